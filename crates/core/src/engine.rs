@@ -1,0 +1,756 @@
+//! The engine: one call per user message, `handle(turn) -> Reply`.
+
+use crate::action::{ActionCall, ActionHandler, ActionOutcome, LookupHandler};
+use crate::bot::{BotDefinition, FAQ_INTENT};
+use crate::bot_entities::BotEntityExtractor;
+use crate::error::Error;
+use crate::event::{Event, EventEnvelope, EventSink, MemoryEventSink};
+use crate::kb::{KbHit, KbQuery, KnowledgeBase};
+use crate::language::{detect_language, Language};
+use crate::nlu::{ChainedExtractor, Entity, EntityExtractor, ExtractionContext, IntentClassifier, IntentScore};
+use crate::policy::{builtin_text, interpret, is_affirm, is_deny, Interpretation};
+use crate::response::{interpolate, pick_text, RenderedButton};
+use crate::session::{HistoryEntry, MemorySessionStore, Session, SessionKey, SessionStore, Speaker, StoreError};
+use crate::text::normalize;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+/// Longest user message accepted, in characters.
+pub const MAX_TEXT_CHARS: usize = 10_000;
+/// Longest id (tenant, conversation, user, channel) accepted, in bytes.
+pub const MAX_ID_BYTES: usize = 256;
+const MAX_OPTIMISTIC_RETRIES: usize = 8;
+
+/// One user message.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Turn {
+    /// Tenant (default `"default"`).
+    #[serde(default = "default_tenant")]
+    pub tenant: String,
+    /// Conversation id.
+    pub conversation_id: String,
+    /// Customer id (default: the conversation id).
+    #[serde(default)]
+    pub user_id: String,
+    /// Channel (`web`, `sms`, `wechat`, …; default `"default"`).
+    #[serde(default = "default_channel")]
+    pub channel: String,
+    /// The message.
+    pub text: String,
+    /// Language when the channel knows it; detected otherwise.
+    #[serde(default)]
+    pub language: Option<Language>,
+    /// When the message was sent (default: now).
+    #[serde(default)]
+    pub timestamp: Option<DateTime<Utc>>,
+}
+
+fn default_tenant() -> String {
+    "default".into()
+}
+fn default_channel() -> String {
+    "default".into()
+}
+
+impl Turn {
+    /// A turn in the default tenant and channel, the user being the conversation.
+    pub fn new(conversation_id: impl Into<String>, text: impl Into<String>) -> Self {
+        let conversation_id = conversation_id.into();
+        Self {
+            tenant: default_tenant(),
+            user_id: conversation_id.clone(),
+            conversation_id,
+            channel: default_channel(),
+            text: text.into(),
+            language: None,
+            timestamp: None,
+        }
+    }
+
+    /// Sets the tenant.
+    pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
+        self.tenant = tenant.into();
+        self
+    }
+
+    /// Sets the channel.
+    pub fn channel(mut self, channel: impl Into<String>) -> Self {
+        self.channel = channel.into();
+        self
+    }
+
+    /// Sets the language.
+    pub fn language(mut self, language: Language) -> Self {
+        self.language = Some(language);
+        self
+    }
+
+    /// Sets the timestamp.
+    pub fn at(mut self, timestamp: DateTime<Utc>) -> Self {
+        self.timestamp = Some(timestamp);
+        self
+    }
+}
+
+/// One message of the reply.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplyMessage {
+    /// Text.
+    pub text: String,
+    /// Quick replies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buttons: Vec<RenderedButton>,
+}
+
+/// The assistant's answer to a turn, with the state a channel may want to show.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Reply {
+    /// Tenant.
+    pub tenant: String,
+    /// Conversation.
+    pub conversation_id: String,
+    /// Turn number (1-based).
+    pub turn: u64,
+    /// Language of the reply.
+    pub language: Language,
+    /// Messages to show, in order (empty while an agent owns the conversation).
+    pub messages: Vec<ReplyMessage>,
+    /// Top intent, if any.
+    pub intent: Option<IntentScore>,
+    /// Entities of the message with resolved values.
+    pub entities: Vec<Entity>,
+    /// Slot values after the turn.
+    pub slots: BTreeMap<String, serde_json::Value>,
+    /// The form in progress after the turn.
+    pub flow: Option<String>,
+    /// A human agent owns the conversation.
+    pub handoff: bool,
+}
+
+impl Reply {
+    /// All message texts joined by newlines.
+    pub fn text(&self) -> String {
+        self.messages.iter().map(|m| m.text.as_str()).collect::<Vec<_>>().join("\n")
+    }
+}
+
+/// Builds an [`Engine`] from a bot definition and its components.
+pub struct EngineBuilder {
+    bot: BotDefinition,
+    classifier: Option<Arc<dyn IntentClassifier>>,
+    extractors: Vec<Arc<dyn EntityExtractor>>,
+    kb: Option<Arc<dyn KnowledgeBase>>,
+    store: Arc<dyn SessionStore>,
+    sink: Arc<dyn EventSink>,
+    actions: HashMap<String, Arc<dyn ActionHandler>>,
+}
+
+impl EngineBuilder {
+    /// The intent classifier (required).
+    pub fn classifier(mut self, c: Arc<dyn IntentClassifier>) -> Self {
+        self.classifier = Some(c);
+        self
+    }
+
+    /// Adds an entity extractor (built-in entities, for instance); the bot's regex and
+    /// lookup entities are always extracted.
+    pub fn extractor(mut self, e: Arc<dyn EntityExtractor>) -> Self {
+        self.extractors.push(e);
+        self
+    }
+
+    /// The knowledge base consulted on unsure turns.
+    pub fn knowledge_base(mut self, kb: Arc<dyn KnowledgeBase>) -> Self {
+        self.kb = Some(kb);
+        self
+    }
+
+    /// The session store (default: in memory).
+    pub fn session_store(mut self, store: Arc<dyn SessionStore>) -> Self {
+        self.store = store;
+        self
+    }
+
+    /// The event sink (default: the last 10,000 events in memory).
+    pub fn event_sink(mut self, sink: Arc<dyn EventSink>) -> Self {
+        self.sink = sink;
+        self
+    }
+
+    /// Registers the handler of a `code: true` action (or overrides a built-in one).
+    pub fn action(mut self, name: impl Into<String>, handler: Arc<dyn ActionHandler>) -> Self {
+        self.actions.insert(name.into(), handler);
+        self
+    }
+
+    /// Checks that every action has a handler and builds the engine.
+    pub fn build(mut self) -> Result<Engine, Error> {
+        let classifier = self.classifier.ok_or_else(|| Error::Config("no intent classifier was given".into()))?;
+        for (name, def) in &self.bot.actions {
+            if self.actions.contains_key(name) {
+                continue;
+            }
+            if let Some(spec) = &def.lookup {
+                let rows = self.bot.tables.get(&spec.table).cloned().unwrap_or_default();
+                self.actions.insert(name.clone(), Arc::new(LookupHandler::new(spec.clone(), rows)));
+            } else if let Some(_spec) = &def.webhook {
+                #[cfg(feature = "webhook")]
+                {
+                    let h = crate::action::WebhookHandler::new(name.clone(), _spec.clone())?;
+                    self.actions.insert(name.clone(), Arc::new(h));
+                }
+                #[cfg(not(feature = "webhook"))]
+                return Err(Error::Config(format!("action `{name}` is a webhook: enable the `webhook` feature")));
+            } else {
+                return Err(Error::Config(format!("action `{name}` is `code: true` but no handler was registered for it")));
+            }
+        }
+        let tz = self
+            .bot
+            .bot
+            .timezone
+            .parse::<chrono_tz::Tz>()
+            .map_err(|_| Error::Config(format!("unknown time zone `{}`", self.bot.bot.timezone)))?;
+        let mut extractors: Vec<Arc<dyn EntityExtractor>> = vec![Arc::new(BotEntityExtractor::new(&self.bot))];
+        extractors.extend(self.extractors);
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                bot: self.bot,
+                tz,
+                classifier,
+                extractor: ChainedExtractor(extractors),
+                kb: self.kb,
+                store: self.store,
+                sink: self.sink,
+                actions: self.actions,
+                locks: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) bot: BotDefinition,
+    tz: chrono_tz::Tz,
+    classifier: Arc<dyn IntentClassifier>,
+    extractor: ChainedExtractor,
+    kb: Option<Arc<dyn KnowledgeBase>>,
+    store: Arc<dyn SessionStore>,
+    sink: Arc<dyn EventSink>,
+    actions: HashMap<String, Arc<dyn ActionHandler>>,
+    locks: Mutex<HashMap<SessionKey, Weak<tokio::sync::Mutex<()>>>>,
+}
+
+/// The dialogue engine. Cheap to clone; share one per bot across tasks.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+impl Engine {
+    /// Starts building an engine for `bot`.
+    pub fn builder(bot: BotDefinition) -> EngineBuilder {
+        EngineBuilder {
+            bot,
+            classifier: None,
+            extractors: Vec::new(),
+            kb: None,
+            store: Arc::new(MemorySessionStore::new()),
+            sink: Arc::new(MemoryEventSink::new(10_000)),
+            actions: HashMap::new(),
+        }
+    }
+
+    /// The bot definition.
+    pub fn bot(&self) -> &BotDefinition {
+        &self.inner.bot
+    }
+
+    /// Handles one user message. Turns of the same conversation are serialised in this
+    /// process, and the session is saved with a version check so that replicas sharing a
+    /// store never lose an update (a conflicting turn is recomputed on the fresh state).
+    pub async fn handle(&self, turn: Turn) -> Result<Reply, Error> {
+        validate_turn(&turn, &self.inner.bot)?;
+        let key = SessionKey::new(turn.tenant.clone(), turn.conversation_id.clone());
+        let lock = self.lock_for(&key);
+        let _guard = lock.lock().await;
+        let ttl = Duration::from_secs(self.inner.bot.policy.session_idle_timeout_secs);
+        for attempt in 0..MAX_OPTIMISTIC_RETRIES {
+            let stored = self.inner.store.load(&key).await?;
+            let expected = stored.as_ref().map_or(0, |s| s.version);
+            let mut run = TurnRun::start(&self.inner, &turn, stored);
+            run.process().await?;
+            let (mut session, events, reply) = run.finish();
+            session.version = expected + 1;
+            match self.inner.store.save(&session, expected, ttl).await {
+                Ok(()) => {
+                    if let Err(e) = self.inner.sink.publish(&events).await {
+                        tracing::error!(error = %e, conversation = %key.conversation_id, "events of a saved turn were not published");
+                    }
+                    return Ok(reply);
+                }
+                Err(StoreError::Conflict { .. }) => {
+                    tracing::debug!(attempt, conversation = %key.conversation_id, "session changed concurrently; recomputing the turn");
+                    tokio::time::sleep(Duration::from_millis(1 << attempt.min(6))).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(Error::Store(StoreError::Unavailable {
+            message: format!("conversation {} kept changing concurrently", key.conversation_id),
+            retryable: true,
+        }))
+    }
+
+    /// Returns a conversation from a human agent to the assistant.
+    pub async fn release_handoff(&self, tenant: &str, conversation_id: &str) -> Result<bool, Error> {
+        let key = SessionKey::new(tenant, conversation_id);
+        let lock = self.lock_for(&key);
+        let _guard = lock.lock().await;
+        let ttl = Duration::from_secs(self.inner.bot.policy.session_idle_timeout_secs);
+        let Some(mut session) = self.inner.store.load(&key).await? else { return Ok(false) };
+        if !session.handoff {
+            return Ok(false);
+        }
+        let expected = session.version;
+        session.handoff = false;
+        session.consecutive_fallbacks = 0;
+        session.version += 1;
+        self.inner.store.save(&session, expected, ttl).await?;
+        let env = EventEnvelope {
+            id: format!("{}/{}/{}/release", key.tenant, key.conversation_id, session.turns),
+            tenant: key.tenant.clone(),
+            conversation_id: key.conversation_id.clone(),
+            user_id: session.user_id.clone(),
+            channel: String::new(),
+            turn: session.turns,
+            timestamp: Utc::now(),
+            event: Event::HandoffReleased,
+        };
+        if let Err(e) = self.inner.sink.publish(&[env]).await {
+            tracing::error!(error = %e, "hand-off release event not published");
+        }
+        Ok(true)
+    }
+
+    /// The stored session of a conversation.
+    pub async fn session(&self, tenant: &str, conversation_id: &str) -> Result<Option<Session>, Error> {
+        Ok(self.inner.store.load(&SessionKey::new(tenant, conversation_id)).await?)
+    }
+
+    fn lock_for(&self, key: &SessionKey) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.inner.locks.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(l) = locks.get(key).and_then(Weak::upgrade) {
+            return l;
+        }
+        if locks.len() > 1024 {
+            locks.retain(|_, w| w.strong_count() > 0);
+        }
+        let l = Arc::new(tokio::sync::Mutex::new(()));
+        locks.insert(key.clone(), Arc::downgrade(&l));
+        l
+    }
+}
+
+fn validate_turn(turn: &Turn, bot: &BotDefinition) -> Result<(), Error> {
+    for (what, v) in [("tenant", &turn.tenant), ("conversation_id", &turn.conversation_id), ("channel", &turn.channel)] {
+        if v.trim().is_empty() {
+            return Err(Error::InvalidInput(format!("`{what}` must not be empty")));
+        }
+    }
+    for (what, v) in [("tenant", &turn.tenant), ("conversation_id", &turn.conversation_id), ("user_id", &turn.user_id), ("channel", &turn.channel)] {
+        if v.len() > MAX_ID_BYTES || v.chars().any(char::is_control) {
+            return Err(Error::InvalidInput(format!("`{what}` must be at most {MAX_ID_BYTES} bytes without control characters")));
+        }
+    }
+    if turn.text.chars().count() > MAX_TEXT_CHARS {
+        return Err(Error::InvalidInput(format!("`text` is longer than {MAX_TEXT_CHARS} characters")));
+    }
+    if let Some(l) = turn.language {
+        if !bot.bot.languages.contains(&l) {
+            return Err(Error::InvalidInput(format!("language {l} is not one of this bot's languages")));
+        }
+    }
+    Ok(())
+}
+
+/// The state of one turn being processed: the session, the events and the messages so far.
+pub(crate) struct TurnRun<'a> {
+    pub(crate) inner: &'a Inner,
+    pub(crate) turn: &'a Turn,
+    pub(crate) session: Session,
+    pub(crate) now: DateTime<Utc>,
+    pub(crate) text: String,
+    pub(crate) language: Language,
+    pub(crate) ranking: Vec<IntentScore>,
+    pub(crate) interpretation: Interpretation,
+    pub(crate) entities: Vec<Entity>,
+    pub(crate) messages: Vec<ReplyMessage>,
+    events: Vec<Event>,
+}
+
+impl<'a> TurnRun<'a> {
+    fn start(inner: &'a Inner, turn: &'a Turn, stored: Option<Session>) -> Self {
+        let now = turn.timestamp.unwrap_or_else(Utc::now);
+        let key = SessionKey::new(turn.tenant.clone(), turn.conversation_id.clone());
+        let user = if turn.user_id.is_empty() { turn.conversation_id.clone() } else { turn.user_id.clone() };
+        let mut events = Vec::new();
+        let idle = chrono::Duration::seconds(inner.bot.policy.session_idle_timeout_secs as i64);
+        let session = match stored {
+            Some(s) if now - s.last_active_at <= idle => s,
+            Some(s) => {
+                events.push(Event::SessionExpired);
+                let mut fresh = Session::new(key, user, now);
+                fresh.turns = s.turns; // keep turn numbers (and event ids) unique
+                fresh
+            }
+            None => Session::new(key, user, now),
+        };
+        let text = normalize(&turn.text);
+        let fallback_lang = session.language.unwrap_or_else(|| inner.bot.default_language());
+        let language = turn.language.unwrap_or_else(|| detect_language(&text, &inner.bot.bot.languages, fallback_lang));
+        Self {
+            inner,
+            turn,
+            session,
+            now,
+            text,
+            language,
+            ranking: Vec::new(),
+            interpretation: Interpretation::Unsure,
+            entities: Vec::new(),
+            messages: Vec::new(),
+            events,
+        }
+    }
+
+    pub(crate) fn bot(&self) -> &'a BotDefinition {
+        &self.inner.bot
+    }
+
+    pub(crate) fn emit(&mut self, e: Event) {
+        self.events.push(e);
+    }
+
+    async fn process(&mut self) -> Result<(), Error> {
+        self.session.turns += 1;
+        self.session.last_active_at = self.now;
+        self.session.language = Some(self.language);
+        self.emit(Event::UserMessage { text: self.text.clone(), language: self.language });
+        self.understand().await?;
+        let max = self.bot().policy.max_history;
+        let intent = self.ranking.first().map(|s| s.name.clone());
+        self.session.remember(HistoryEntry { at: self.now, speaker: Speaker::User, text: self.text.clone(), intent }, max);
+
+        if self.session.handoff {
+            self.emit(Event::RoutedToAgent { text: self.text.clone() });
+            return Ok(());
+        }
+        if self.session.handoff_offered {
+            self.session.handoff_offered = false;
+            if is_affirm(&self.text) || self.interpretation.confident() == Some("affirm") {
+                self.handoff("user accepted the offer of a human agent", true);
+                return Ok(());
+            }
+            if is_deny(&self.text) || self.interpretation.confident() == Some("deny") {
+                self.session.consecutive_fallbacks = 0;
+                self.say_named("handoff_declined");
+                return Ok(());
+            }
+        }
+        if self.session.flow.is_some() {
+            self.continue_flow().await?;
+        } else {
+            self.route_intent().await?;
+        }
+        Ok(())
+    }
+
+    async fn understand(&mut self) -> Result<(), Error> {
+        if let Some(name) = self.text.strip_prefix('/').map(str::trim) {
+            if self.bot().intents.contains_key(name) {
+                self.ranking = vec![IntentScore { name: name.to_string(), confidence: 1.0 }];
+            }
+        }
+        if self.ranking.is_empty() && !self.text.is_empty() {
+            self.ranking = self.inner.classifier.classify(&self.text, self.language, 5).await?;
+        }
+        self.interpretation = interpret(&self.ranking, &self.bot().policy);
+        if let Some(top) = self.ranking.first() {
+            self.emit(Event::IntentRecognized { intent: top.name.clone(), confidence: top.confidence, ranking: self.ranking.clone() });
+        }
+        let ctx = ExtractionContext { language: self.language, now: self.now.with_timezone(&self.inner.tz).naive_local() };
+        self.entities = self.inner.extractor.extract(&self.text, &ctx);
+        if !self.entities.is_empty() {
+            self.emit(Event::EntitiesExtracted { entities: self.entities.clone() });
+        }
+        Ok(())
+    }
+
+    /// Outside a form: act on the intent, or ask the knowledge base, or fall back.
+    pub(crate) async fn route_intent(&mut self) -> Result<(), Error> {
+        match self.interpretation.clone() {
+            Interpretation::Confident(top) if top.name == FAQ_INTENT => {
+                if !self.answer_from_kb(0.0).await {
+                    self.fallback();
+                }
+            }
+            Interpretation::Confident(top) => {
+                self.session.consecutive_fallbacks = 0;
+                self.run_intent(&top.name).await?;
+            }
+            Interpretation::Ambiguous(a, b) => {
+                if self.answer_from_kb(self.bot().policy.kb_threshold).await {
+                    return Ok(());
+                }
+                if !self.disambiguate(&a.name, &b.name) {
+                    self.fallback();
+                }
+            }
+            Interpretation::Unsure => {
+                if !self.answer_from_kb(self.bot().policy.kb_threshold).await {
+                    self.fallback();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Does what an intent says: hand-off, flow, action, response.
+    pub(crate) async fn run_intent(&mut self, name: &str) -> Result<(), Error> {
+        let Some(intent) = self.bot().intents.get(name) else {
+            self.fallback();
+            return Ok(());
+        };
+        if let Some(action) = &intent.action {
+            self.run_action(action).await;
+        }
+        if let Some(r) = &intent.response {
+            self.say_named(r);
+        }
+        if intent.handoff {
+            self.handoff(&format!("intent {name}"), intent.response.is_none());
+            return Ok(());
+        }
+        if let Some(flow) = self.bot().flow_for_intent(name) {
+            let flow = flow.to_string();
+            self.start_flow(&flow).await?;
+        }
+        Ok(())
+    }
+
+    fn disambiguate(&mut self, a: &str, b: &str) -> bool {
+        let lang = self.language;
+        let title = |n: &str| {
+            self.bot().intents.get(n).and_then(|i| i.title.as_ref()).and_then(|t| pick_text(t, lang, 0)).map(str::to_string)
+        };
+        let (Some(ta), Some(tb)) = (title(a), title(b)) else { return false };
+        let buttons = vec![RenderedButton { title: ta, payload: format!("/{a}") }, RenderedButton { title: tb, payload: format!("/{b}") }];
+        self.push_message(builtin_text("disambiguate", lang).to_string(), buttons);
+        true
+    }
+
+    /// Answers from the knowledge base when a hit reaches `min_score` (and the bot threshold).
+    pub(crate) async fn answer_from_kb(&mut self, min_score: f32) -> bool {
+        match self.kb_hit(min_score).await {
+            Some(hit) => {
+                self.session.consecutive_fallbacks = 0;
+                self.emit(Event::KbAnswer { entry_id: hit.id.clone(), score: hit.score });
+                self.push_message(hit.answer, Vec::new());
+                true
+            }
+            None => false,
+        }
+    }
+
+    async fn kb_hit(&self, min_score: f32) -> Option<KbHit> {
+        let kb = self.inner.kb.as_ref()?;
+        let query = KbQuery { tenant: self.turn.tenant.clone(), text: self.text.clone(), language: self.language, top_k: 1 };
+        match kb.search(&query).await {
+            Ok(hits) => hits.into_iter().next().filter(|h| h.score >= min_score.max(self.bot().policy.kb_threshold * 0.5)),
+            Err(e) => {
+                tracing::warn!(error = %e, "knowledge base failed; falling back");
+                None
+            }
+        }
+    }
+
+    /// Says the fallback; after N in a row, offers a human.
+    pub(crate) fn fallback(&mut self) {
+        self.session.consecutive_fallbacks += 1;
+        let n = self.session.consecutive_fallbacks;
+        self.emit(Event::Fallback { consecutive: n });
+        let limit = self.bot().policy.fallbacks_before_handoff;
+        if limit > 0 && n >= limit {
+            self.session.handoff_offered = true;
+            self.emit(Event::HandoffOffered);
+            let lang = self.language;
+            let buttons = vec![
+                RenderedButton { title: builtin_text("yes", lang).into(), payload: builtin_text("yes", lang).into() },
+                RenderedButton { title: builtin_text("no", lang).into(), payload: builtin_text("no", lang).into() },
+            ];
+            if self.bot().responses.contains_key("handoff_offer") {
+                self.say_named("handoff_offer");
+            } else {
+                self.push_message(builtin_text("handoff_offer", lang).to_string(), buttons);
+            }
+        } else {
+            self.say_named("fallback");
+        }
+    }
+
+    /// Hands the conversation to a human agent.
+    pub(crate) fn handoff(&mut self, reason: &str, announce: bool) {
+        self.session.handoff = true;
+        self.session.handoff_offered = false;
+        self.session.consecutive_fallbacks = 0;
+        self.emit(Event::Handoff { reason: reason.to_string() });
+        if announce {
+            self.say_named("handoff");
+        }
+    }
+
+    /// Runs an action and applies its outcome; failures are reported, not fatal.
+    pub(crate) async fn run_action(&mut self, name: &str) -> Option<ActionOutcome> {
+        let outcome = self.call_action(name, &self.session.slots.clone()).await;
+        match outcome {
+            Some(o) => {
+                self.apply_outcome(&o);
+                Some(o)
+            }
+            None => {
+                self.say_named("action_failed");
+                None
+            }
+        }
+    }
+
+    /// Calls an action with the given slots, emitting `ActionExecuted`; `None` on failure.
+    pub(crate) async fn call_action(&mut self, name: &str, slots: &BTreeMap<String, serde_json::Value>) -> Option<ActionOutcome> {
+        let Some(handler) = self.inner.actions.get(name).cloned() else {
+            self.emit(Event::ActionExecuted { action: name.into(), ok: false, error: Some("no handler".into()) });
+            return None;
+        };
+        let call = ActionCall {
+            action: name.to_string(),
+            tenant: self.turn.tenant.clone(),
+            conversation_id: self.turn.conversation_id.clone(),
+            user_id: self.session.user_id.clone(),
+            channel: self.turn.channel.clone(),
+            language: self.language,
+            text: self.text.clone(),
+            intent: self.ranking.first().map(|s| s.name.clone()),
+            entities: self.entities.clone(),
+            slots: slots.clone(),
+        };
+        match handler.run(&call).await {
+            Ok(o) => {
+                self.emit(Event::ActionExecuted { action: name.into(), ok: true, error: None });
+                Some(o)
+            }
+            Err(e) => {
+                tracing::warn!(action = name, error = %e, "action failed");
+                self.emit(Event::ActionExecuted { action: name.into(), ok: false, error: Some(e.to_string()) });
+                None
+            }
+        }
+    }
+
+    pub(crate) fn apply_outcome(&mut self, o: &ActionOutcome) {
+        for (slot, value) in &o.slots {
+            self.set_slot(slot, value.clone());
+        }
+        for t in &o.texts {
+            self.push_message(t.clone(), Vec::new());
+        }
+        if let Some(r) = &o.response {
+            self.say_named(r);
+        }
+        if o.handoff {
+            self.handoff("action", o.response.is_none() && o.texts.is_empty());
+        }
+    }
+
+    /// Sets a slot and emits `SlotSet` when the value changed (`null` clears it).
+    pub(crate) fn set_slot(&mut self, slot: &str, value: serde_json::Value) {
+        let previous = self.session.slots.get(slot).cloned();
+        if previous.as_ref() == Some(&value) {
+            return;
+        }
+        if value.is_null() {
+            self.session.slots.remove(slot);
+        } else {
+            self.session.slots.insert(slot.to_string(), value.clone());
+        }
+        self.emit(Event::SlotSet { slot: slot.to_string(), value, previous });
+    }
+
+    /// Sends a named response; a few names have built-in texts when the bot lacks them.
+    pub(crate) fn say_named(&mut self, name: &str) {
+        let lang = self.language;
+        let Some(resp) = self.bot().responses.get(name) else {
+            self.push_message(builtin_text(name, lang).to_string(), Vec::new());
+            return;
+        };
+        let Some(variant) = resp.select(&self.turn.channel, &self.session.slots) else { return };
+        let pick = self.session.turns as usize;
+        let Some(t) = pick_text(&variant.text, lang, pick) else { return };
+        let text = interpolate(t, &self.session.slots, lang);
+        let buttons = variant.buttons.iter().map(|b| RenderedButton { title: b.title.get(lang).to_string(), payload: b.payload.clone() }).collect();
+        self.push_message(text, buttons);
+    }
+
+    pub(crate) fn push_message(&mut self, text: String, buttons: Vec<RenderedButton>) {
+        self.messages.push(ReplyMessage { text, buttons });
+    }
+
+    fn finish(mut self) -> (Session, Vec<EventEnvelope>, Reply) {
+        let max = self.bot().policy.max_history;
+        for m in &self.messages {
+            self.session.remember(HistoryEntry { at: self.now, speaker: Speaker::Bot, text: m.text.clone(), intent: None }, max);
+        }
+        let messages = std::mem::take(&mut self.messages);
+        for m in &messages {
+            self.events.push(Event::BotMessage {
+                text: m.text.clone(),
+                buttons: m
+                    .buttons
+                    .iter()
+                    .map(|b| crate::response::Button { title: crate::response::ButtonTitle::Plain(b.title.clone()), payload: b.payload.clone() })
+                    .collect(),
+            });
+        }
+        let s = &self.session;
+        let envelopes = self
+            .events
+            .into_iter()
+            .enumerate()
+            .map(|(i, event)| EventEnvelope {
+                id: format!("{}/{}/{}/{}", s.key.tenant, s.key.conversation_id, s.turns, i),
+                tenant: s.key.tenant.clone(),
+                conversation_id: s.key.conversation_id.clone(),
+                user_id: s.user_id.clone(),
+                channel: self.turn.channel.clone(),
+                turn: s.turns,
+                timestamp: self.now,
+                event,
+            })
+            .collect();
+        let reply = Reply {
+            tenant: s.key.tenant.clone(),
+            conversation_id: s.key.conversation_id.clone(),
+            turn: s.turns,
+            language: self.language,
+            messages,
+            intent: self.ranking.first().cloned(),
+            entities: self.entities,
+            slots: s.slots.clone(),
+            flow: s.flow.as_ref().map(|f| f.name.clone()),
+            handoff: s.handoff,
+        };
+        (self.session, envelopes, reply)
+    }
+}

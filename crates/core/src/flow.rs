@@ -1,0 +1,406 @@
+//! Forms: filling slots from entities or free text, validation, numbered re-prompts,
+//! corrections, digressions, cancel, switching flows, confirmation and completion.
+
+use crate::bot::{FlowDef, FlowSlot, SlotType, FAQ_INTENT};
+use crate::engine::TurnRun;
+use crate::error::Error;
+use crate::event::Event;
+use crate::nlu::Entity;
+use crate::policy::{builtin_text, is_affirm, is_cancel, is_deny, Interpretation};
+use crate::response::{interpolate, nth_text, value_text, RenderedButton};
+use crate::session::ActiveFlow;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Confidence above which a message during a free-text question is treated as something
+/// else (a question, small talk, another request) rather than as the answer.
+const FREE_TEXT_DIGRESSION_CONFIDENCE: f32 = 0.85;
+
+/// The value a slot takes from an entity: single-field values (`{"value": "SO123456"}`,
+/// `{"value": 3}`) are unwrapped; structured ones (amounts, times) are kept whole.
+pub(crate) fn slot_value(e: &Entity) -> Value {
+    match e.value.as_object() {
+        Some(m) if m.len() == 1 && m.contains_key("value") => m["value"].clone(),
+        _ => e.value.clone(),
+    }
+}
+
+enum Fill {
+    /// At least one slot got a new value.
+    Changed,
+    /// The value for the requested slot was rejected (the message was already said).
+    Rejected,
+    /// Nothing in the message fills a slot.
+    Nothing,
+}
+
+impl TurnRun<'_> {
+    fn flow_def(&self, name: &str) -> Option<&FlowDef> {
+        self.inner.bot.flows.get(name)
+    }
+
+    /// Starts a flow, suspending the current one; fills what the message already tells.
+    pub(crate) async fn start_flow(&mut self, name: &str) -> Result<(), Error> {
+        if let Some(current) = self.session.flow.take() {
+            if current.name == name {
+                self.session.flow = Some(current);
+                return self.next_step().await;
+            }
+            self.emit(Event::FlowSuspended { flow: current.name.clone() });
+            self.session.suspended.push(current);
+        }
+        self.session.flow = Some(ActiveFlow { name: name.to_string(), requested_slot: None, attempts: 0, confirming: false });
+        self.emit(Event::FlowStarted { flow: name.to_string() });
+        if let Fill::Rejected = self.fill_from_entities().await? {
+            // the invalid message was said; the prompt follows from next_step
+        }
+        self.next_step().await
+    }
+
+    /// A message while a form is active.
+    pub(crate) async fn continue_flow(&mut self) -> Result<(), Error> {
+        let Some(active) = self.session.flow.clone() else { return Ok(()) };
+        let Some(def) = self.flow_def(&active.name).cloned() else {
+            // The bot changed under a live session: drop the unknown flow.
+            self.session.flow = None;
+            return self.route_intent().await;
+        };
+        if is_cancel(&self.text) || self.interpretation.confident() == Some("cancel") {
+            return self.end_flow(EndKind::Cancelled).await;
+        }
+        if self.interpretation.confident().is_some_and(|i| self.bot().intents.get(i).is_some_and(|d| d.handoff)) {
+            let name = self.interpretation.confident().unwrap_or_default().to_string();
+            return self.run_intent(&name).await;
+        }
+        if active.confirming {
+            match self.fill_from_entities().await? {
+                Fill::Changed | Fill::Rejected => return self.next_step().await,
+                Fill::Nothing => {}
+            }
+            if is_affirm(&self.text) || self.interpretation.confident() == Some("affirm") {
+                return self.complete_flow(&def).await;
+            }
+            if is_deny(&self.text) || self.interpretation.confident() == Some("deny") {
+                return self.end_flow(EndKind::Declined).await;
+            }
+            if self.switch_flow(&active.name).await? {
+                return Ok(());
+            }
+            self.digress().await;
+            return self.next_step().await;
+        }
+        match self.fill_from_entities().await? {
+            Fill::Changed => return self.next_step().await,
+            Fill::Rejected => return self.reask().await,
+            Fill::Nothing => {}
+        }
+        if self.switch_flow(&active.name).await? {
+            return Ok(());
+        }
+        let requested = active.requested_slot.as_deref().and_then(|r| def.slots.iter().find(|s| s.slot == r)).cloned();
+        if let Some(fs) = requested {
+            if let Some(value) = self.value_from_text(&fs) {
+                return match self.accept(&fs, value).await {
+                    true => self.next_step().await,
+                    false => self.reask().await,
+                };
+            }
+        }
+        if self.digress().await {
+            return self.next_step().await;
+        }
+        self.reask().await
+    }
+
+    /// Another flow's trigger, said confidently, suspends this one and starts it.
+    async fn switch_flow(&mut self, current: &str) -> Result<bool, Error> {
+        let Interpretation::Confident(top) = self.interpretation.clone() else { return Ok(false) };
+        match self.bot().flow_for_intent(&top.name) {
+            Some(other) if other != current => {
+                let other = other.to_string();
+                if let Some(r) = self.bot().intents.get(&top.name).and_then(|i| i.response.clone()) {
+                    self.say_named(&r);
+                }
+                self.start_flow(&other).await?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// Answers small talk or a FAQ in the middle of a form. True when something was said.
+    async fn digress(&mut self) -> bool {
+        if let Interpretation::Confident(top) = self.interpretation.clone() {
+            if top.name == FAQ_INTENT {
+                return self.answer_from_kb(0.0).await;
+            }
+            if let Some(intent) = self.bot().intents.get(&top.name) {
+                if intent.flow.is_none() && (intent.chitchat || intent.response.is_some()) {
+                    if let Some(r) = intent.response.clone() {
+                        self.say_named(&r);
+                        return true;
+                    }
+                }
+            }
+        }
+        let threshold = self.bot().policy.kb_threshold;
+        self.answer_from_kb(threshold).await
+    }
+
+    /// Fills every slot of the active flow that an entity of this message provides;
+    /// a different value for a filled slot is a correction.
+    async fn fill_from_entities(&mut self) -> Result<Fill, Error> {
+        let Some(active) = self.session.flow.clone() else { return Ok(Fill::Nothing) };
+        let Some(def) = self.flow_def(&active.name).cloned() else { return Ok(Fill::Nothing) };
+        let mut used: Vec<usize> = Vec::new();
+        let mut result = Fill::Nothing;
+        for fs in &def.slots {
+            let Some((idx, value)) = self.value_from_entities(&fs.slot, &used) else { continue };
+            used.push(idx);
+            if self.session.slots.get(&fs.slot) == Some(&value) {
+                continue;
+            }
+            if self.accept(fs, value).await {
+                result = Fill::Changed;
+            } else if active.requested_slot.as_deref() == Some(fs.slot.as_str()) && !matches!(result, Fill::Changed) {
+                result = Fill::Rejected;
+            }
+        }
+        Ok(result)
+    }
+
+    fn value_from_entities(&self, slot: &str, used: &[usize]) -> Option<(usize, Value)> {
+        let def = self.bot().slots.get(slot)?;
+        let kind = def.entity.as_deref().or(def.slot_type.builtin_kind());
+        if let Some(kind) = kind {
+            return self
+                .entities
+                .iter()
+                .enumerate()
+                .find(|(i, e)| e.kind == kind && !used.contains(i))
+                .map(|(i, e)| (i, slot_value(e)));
+        }
+        if def.slot_type == SlotType::Categorical {
+            let lower = self.text.to_lowercase();
+            return def.values.iter().find(|v| lower.contains(&v.to_lowercase())).map(|v| (usize::MAX, Value::String(v.clone())));
+        }
+        None
+    }
+
+    /// The answer to the requested slot taken from the text itself (free text, yes/no).
+    fn value_from_text(&self, fs: &FlowSlot) -> Option<Value> {
+        let def = self.bot().slots.get(&fs.slot)?;
+        match def.slot_type {
+            SlotType::Bool if is_affirm(&self.text) => Some(Value::Bool(true)),
+            SlotType::Bool if is_deny(&self.text) => Some(Value::Bool(false)),
+            SlotType::Text if def.entity.is_none() && !self.text.is_empty() => {
+                let elsewhere = match &self.interpretation {
+                    Interpretation::Confident(top) if top.confidence >= FREE_TEXT_DIGRESSION_CONFIDENCE => {
+                        top.name == FAQ_INTENT
+                            || self.bot().intents.get(&top.name).is_some_and(|i| i.chitchat || i.flow.is_some())
+                    }
+                    _ => false,
+                };
+                (!elsewhere).then(|| Value::String(self.text.clone()))
+            }
+            _ => None,
+        }
+    }
+
+    /// Validates a value and stores it; on rejection says why. True when stored.
+    async fn accept(&mut self, fs: &FlowSlot, value: Value) -> bool {
+        if let Some(v) = fs.validate.clone() {
+            let text = value_text(&value);
+            let mut ok = true;
+            if let Some(re) = &v.regex {
+                ok &= regex::Regex::new(re).map(|r| r.is_match(&text)).unwrap_or(false);
+            }
+            let number = value.as_f64().or_else(|| value.get("value").and_then(Value::as_f64));
+            if let (Some(min), Some(n)) = (v.min, number) {
+                ok &= n >= min;
+            }
+            if let (Some(max), Some(n)) = (v.max, number) {
+                ok &= n <= max;
+            }
+            if (v.min.is_some() || v.max.is_some()) && number.is_none() {
+                ok = false;
+            }
+            if !ok {
+                self.say_invalid(fs);
+                return false;
+            }
+            if let Some(action) = &v.action {
+                let mut slots: BTreeMap<String, Value> = self.session.slots.clone();
+                slots.insert(fs.slot.clone(), value.clone());
+                match self.call_action(action, &slots).await {
+                    Some(o) if o.reject => {
+                        if o.response.is_none() && o.texts.is_empty() {
+                            self.say_invalid(fs);
+                        } else {
+                            self.apply_outcome(&o);
+                        }
+                        return false;
+                    }
+                    Some(o) => {
+                        self.set_slot(&fs.slot, value);
+                        self.apply_outcome(&o);
+                        return true;
+                    }
+                    None => {
+                        self.say_named("action_failed");
+                        return false;
+                    }
+                }
+            }
+        }
+        self.set_slot(&fs.slot, value);
+        true
+    }
+
+    fn say_invalid(&mut self, fs: &FlowSlot) {
+        let text = fs
+            .invalid
+            .as_ref()
+            .and_then(|t| nth_text(t, self.language, 0))
+            .map(|t| interpolate(t, &self.session.slots, self.language))
+            .unwrap_or_else(|| builtin_text("invalid_value", self.language).to_string());
+        self.push_message(text, Vec::new());
+    }
+
+    /// Asks for the next missing slot, or for confirmation, or completes the form.
+    pub(crate) async fn next_step(&mut self) -> Result<(), Error> {
+        let Some(mut active) = self.session.flow.clone() else { return Ok(()) };
+        let Some(def) = self.flow_def(&active.name).cloned() else { return Ok(()) };
+        if let Some(fs) = def.slots.iter().find(|s| !self.session.slots.contains_key(&s.slot)) {
+            if active.requested_slot.as_deref() != Some(fs.slot.as_str()) {
+                active.requested_slot = Some(fs.slot.clone());
+                active.attempts = 1;
+            } else {
+                active.attempts = active.attempts.max(1);
+            }
+            active.confirming = false;
+            let attempt = active.attempts;
+            self.session.flow = Some(active);
+            self.prompt(fs, attempt);
+            return Ok(());
+        }
+        if let Some(confirm) = &def.confirm {
+            active.confirming = true;
+            active.requested_slot = None;
+            self.session.flow = Some(active);
+            let lang = self.language;
+            let text = nth_text(confirm, lang, 0).map(|t| interpolate(t, &self.session.slots, lang)).unwrap_or_default();
+            let buttons = vec![
+                RenderedButton { title: builtin_text("yes", lang).into(), payload: builtin_text("yes", lang).into() },
+                RenderedButton { title: builtin_text("no", lang).into(), payload: builtin_text("no", lang).into() },
+            ];
+            self.push_message(text, buttons);
+            return Ok(());
+        }
+        self.complete_flow(&def).await
+    }
+
+    fn prompt(&mut self, fs: &FlowSlot, attempt: u32) {
+        let lang = self.language;
+        let text = nth_text(&fs.prompt, lang, attempt.saturating_sub(1) as usize)
+            .map(|t| interpolate(t, &self.session.slots, lang))
+            .unwrap_or_default();
+        let buttons = fs.buttons.iter().map(|b| RenderedButton { title: b.title.get(lang).to_string(), payload: b.payload.clone() }).collect();
+        self.push_message(text, buttons);
+    }
+
+    /// Re-asks the requested slot with the next numbered prompt, giving up after too many.
+    async fn reask(&mut self) -> Result<(), Error> {
+        let Some(mut active) = self.session.flow.clone() else { return Ok(()) };
+        if active.confirming {
+            return self.next_step().await;
+        }
+        active.attempts += 1;
+        if active.attempts > self.bot().policy.max_slot_attempts {
+            self.say_named("too_many_attempts");
+            self.end_flow(EndKind::GaveUp).await?;
+            self.session.handoff_offered = true;
+            self.emit(Event::HandoffOffered);
+            let lang = self.language;
+            let buttons = vec![
+                RenderedButton { title: builtin_text("yes", lang).into(), payload: builtin_text("yes", lang).into() },
+                RenderedButton { title: builtin_text("no", lang).into(), payload: builtin_text("no", lang).into() },
+            ];
+            self.push_message(builtin_text("handoff_offer", lang).to_string(), buttons);
+            return Ok(());
+        }
+        self.session.flow = Some(active);
+        self.next_step().await
+    }
+
+    /// Runs the completion action and response, then resumes a suspended flow.
+    async fn complete_flow(&mut self, def: &FlowDef) -> Result<(), Error> {
+        let Some(active) = self.session.flow.take() else { return Ok(()) };
+        let outcome = def.on_complete.clone();
+        if let Some(action) = &outcome.action {
+            self.run_action(action).await;
+        }
+        if let Some(r) = &outcome.response {
+            self.say_named(r);
+        }
+        self.emit(Event::FlowCompleted { flow: active.name.clone() });
+        if outcome.clear_slots {
+            self.clear_flow_slots(def);
+        }
+        self.resume_suspended().await
+    }
+
+    async fn end_flow(&mut self, kind: EndKind) -> Result<(), Error> {
+        let Some(active) = self.session.flow.take() else { return Ok(()) };
+        let def = self.flow_def(&active.name).cloned();
+        match kind {
+            EndKind::Declined => match def.as_ref().and_then(|d| d.on_decline.clone()) {
+                Some(o) => {
+                    if let Some(a) = &o.action {
+                        self.run_action(a).await;
+                    }
+                    self.say_named(o.response.as_deref().unwrap_or("flow_declined"));
+                }
+                None => self.say_named("flow_declined"),
+            },
+            EndKind::Cancelled => self.say_named("flow_cancelled"),
+            EndKind::GaveUp => {}
+        }
+        self.emit(Event::FlowCancelled { flow: active.name.clone() });
+        if let Some(def) = &def {
+            self.clear_flow_slots(def);
+        }
+        if matches!(kind, EndKind::GaveUp) {
+            self.session.suspended.clear();
+            return Ok(());
+        }
+        self.resume_suspended().await
+    }
+
+    fn clear_flow_slots(&mut self, def: &FlowDef) {
+        for fs in &def.slots {
+            if self.session.slots.contains_key(&fs.slot) {
+                self.set_slot(&fs.slot, Value::Null);
+            }
+        }
+    }
+
+    async fn resume_suspended(&mut self) -> Result<(), Error> {
+        if let Some(mut previous) = self.session.suspended.pop() {
+            previous.attempts = 0;
+            previous.requested_slot = None;
+            self.emit(Event::FlowResumed { flow: previous.name.clone() });
+            self.session.flow = Some(previous);
+            // Boxed: completing a flow resumes another, whose next step may complete it.
+            return Box::pin(self.next_step()).await;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy)]
+enum EndKind {
+    Cancelled,
+    Declined,
+    GaveUp,
+}

@@ -1,0 +1,272 @@
+//! Conversation state and the `SessionStore` trait, with the in-memory default.
+
+use crate::language::Language;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Identifies one conversation: sessions of different tenants never mix.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SessionKey {
+    /// Tenant (one company using a shared deployment).
+    pub tenant: String,
+    /// Conversation id, unique within the tenant.
+    pub conversation_id: String,
+}
+
+impl SessionKey {
+    /// Builds a key.
+    pub fn new(tenant: impl Into<String>, conversation_id: impl Into<String>) -> Self {
+        Self { tenant: tenant.into(), conversation_id: conversation_id.into() }
+    }
+}
+
+/// A form being filled.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ActiveFlow {
+    /// Flow name.
+    pub name: String,
+    /// The slot the last prompt asked for.
+    pub requested_slot: Option<String>,
+    /// Prompts sent for the requested slot so far (selects the numbered re-prompt).
+    pub attempts: u32,
+    /// True while waiting for the user to confirm the filled form.
+    pub confirming: bool,
+}
+
+/// Who said something.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Speaker {
+    /// The customer.
+    User,
+    /// The assistant.
+    Bot,
+    /// A human agent after hand-off.
+    Agent,
+}
+
+/// One message kept in the bounded history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// When it was said.
+    pub at: DateTime<Utc>,
+    /// Who said it.
+    pub speaker: Speaker,
+    /// What was said.
+    pub text: String,
+    /// Top intent for user messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intent: Option<String>,
+}
+
+/// Everything the engine remembers about one conversation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    /// Which conversation.
+    pub key: SessionKey,
+    /// The customer.
+    pub user_id: String,
+    /// Language of the last user message.
+    pub language: Option<Language>,
+    /// Slot values (JSON, in the entity value shapes).
+    pub slots: BTreeMap<String, serde_json::Value>,
+    /// The form being filled, if any.
+    pub flow: Option<ActiveFlow>,
+    /// Forms interrupted by another flow, resumed when it ends (most recent last).
+    pub suspended: Vec<ActiveFlow>,
+    /// A human agent owns the conversation.
+    pub handoff: bool,
+    /// The assistant offered a human and waits for yes/no.
+    pub handoff_offered: bool,
+    /// Fallbacks in a row.
+    pub consecutive_fallbacks: u32,
+    /// Recent messages, bounded by the bot's `max_history`.
+    pub history: VecDeque<HistoryEntry>,
+    /// User turns handled.
+    pub turns: u64,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last user turn.
+    pub last_active_at: DateTime<Utc>,
+    /// Optimistic-concurrency version: 0 for a session never stored; each save increments it.
+    pub version: u64,
+}
+
+impl Session {
+    /// A fresh session.
+    pub fn new(key: SessionKey, user_id: impl Into<String>, now: DateTime<Utc>) -> Self {
+        Self {
+            key,
+            user_id: user_id.into(),
+            language: None,
+            slots: BTreeMap::new(),
+            flow: None,
+            suspended: Vec::new(),
+            handoff: false,
+            handoff_offered: false,
+            consecutive_fallbacks: 0,
+            history: VecDeque::new(),
+            turns: 0,
+            created_at: now,
+            last_active_at: now,
+            version: 0,
+        }
+    }
+
+    /// Appends to the history, dropping the oldest entries beyond `max`.
+    pub fn remember(&mut self, entry: HistoryEntry, max: usize) {
+        self.history.push_back(entry);
+        while self.history.len() > max {
+            self.history.pop_front();
+        }
+    }
+}
+
+/// Errors of a session store.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    /// Another writer saved first: reload and retry.
+    #[error("version conflict: expected {expected}, found {found}")]
+    Conflict {
+        /// Version the writer based its change on.
+        expected: u64,
+        /// Version in the store.
+        found: u64,
+    },
+    /// The backend is unreachable or failed.
+    #[error("session store unavailable: {message}")]
+    Unavailable {
+        /// What failed.
+        message: String,
+        /// Whether retrying later may succeed.
+        retryable: bool,
+    },
+    /// Stored data could not be decoded.
+    #[error("stored session is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// Stores sessions with optimistic concurrency.
+///
+/// `save` succeeds only when the stored version equals `expected_version` (0 = not stored yet)
+/// and then stores `session` (whose `version` the caller has set to `expected_version + 1`).
+/// Entries expire `ttl` after their last save.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Loads a session, `None` when absent or expired.
+    async fn load(&self, key: &SessionKey) -> Result<Option<Session>, StoreError>;
+    /// Saves with a version check.
+    async fn save(&self, session: &Session, expected_version: u64, ttl: Duration) -> Result<(), StoreError>;
+    /// Deletes; returns whether something was there.
+    async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError>;
+}
+
+/// The in-process default store. Expired entries are dropped lazily and by `purge_expired`.
+#[derive(Default)]
+pub struct MemorySessionStore {
+    entries: Mutex<HashMap<SessionKey, (Session, std::time::Instant)>>,
+}
+
+impl MemorySessionStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Removes expired entries; returns how many were removed.
+    pub fn purge_expired(&self) -> usize {
+        let now = std::time::Instant::now();
+        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let before = map.len();
+        map.retain(|_, (_, expires)| *expires > now);
+        before - map.len()
+    }
+
+    /// Number of stored sessions (expired ones included until purged).
+    pub fn len(&self) -> usize {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// True when nothing is stored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[async_trait]
+impl SessionStore for MemorySessionStore {
+    async fn load(&self, key: &SessionKey) -> Result<Option<Session>, StoreError> {
+        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        match map.get(key) {
+            Some((_, expires)) if *expires <= std::time::Instant::now() => {
+                map.remove(key);
+                Ok(None)
+            }
+            Some((session, _)) => Ok(Some(session.clone())),
+            None => Ok(None),
+        }
+    }
+
+    async fn save(&self, session: &Session, expected_version: u64, ttl: Duration) -> Result<(), StoreError> {
+        let now = std::time::Instant::now();
+        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let found = match map.get(&session.key) {
+            Some((s, expires)) if *expires > now => s.version,
+            _ => 0,
+        };
+        if found != expected_version {
+            return Err(StoreError::Conflict { expected: expected_version, found });
+        }
+        map.insert(session.key.clone(), (session.clone(), now + ttl));
+        Ok(())
+    }
+
+    async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
+        Ok(self.entries.lock().unwrap_or_else(|p| p.into_inner()).remove(key).is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn version_conflicts_are_detected() {
+        let store = MemorySessionStore::new();
+        let key = SessionKey::new("t", "c");
+        let mut s = Session::new(key.clone(), "u", Utc::now());
+        s.version = 1;
+        store.save(&s, 0, Duration::from_secs(60)).await.unwrap();
+        let err = store.save(&s, 0, Duration::from_secs(60)).await.unwrap_err();
+        assert!(matches!(err, StoreError::Conflict { expected: 0, found: 1 }));
+        s.version = 2;
+        store.save(&s, 1, Duration::from_secs(60)).await.unwrap();
+        assert_eq!(store.load(&key).await.unwrap().unwrap().version, 2);
+    }
+
+    #[tokio::test]
+    async fn entries_expire() {
+        let store = MemorySessionStore::new();
+        let key = SessionKey::new("t", "c");
+        let mut s = Session::new(key.clone(), "u", Utc::now());
+        s.version = 1;
+        store.save(&s, 0, Duration::from_millis(20)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        assert!(store.load(&key).await.unwrap().is_none());
+        assert_eq!(store.purge_expired(), 0);
+    }
+
+    #[test]
+    fn history_stays_bounded() {
+        let mut s = Session::new(SessionKey::new("t", "c"), "u", Utc::now());
+        for i in 0..1000 {
+            s.remember(HistoryEntry { at: Utc::now(), speaker: Speaker::User, text: i.to_string(), intent: None }, 10);
+        }
+        assert_eq!(s.history.len(), 10);
+        assert_eq!(s.history.front().unwrap().text, "990");
+    }
+}

@@ -1,0 +1,138 @@
+//! Conversation tests: YAML files of user messages with the expected intent, slots, flow and
+//! reply, run against an engine (`kefu test`, `cargo test`, and every binding).
+
+use crate::engine::{Engine, Turn};
+use crate::error::Error;
+use crate::language::Language;
+use crate::response::value_text;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// One conversation test file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConversationTest {
+    /// What the test shows.
+    pub name: String,
+    /// Language of every turn (detected when absent).
+    #[serde(default)]
+    pub language: Option<Language>,
+    /// Channel of every turn.
+    #[serde(default)]
+    pub channel: Option<String>,
+    /// The turns, in order.
+    pub steps: Vec<Step>,
+}
+
+/// One user message and what must follow.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// What the user says.
+    pub user: String,
+    /// Expected top intent.
+    #[serde(default)]
+    pub intent: Option<String>,
+    /// Regular expression the reply text must match (all messages joined by newlines).
+    #[serde(default)]
+    pub reply: Option<String>,
+    /// Expected slot values (compared as text; `null` = must be unset).
+    #[serde(default)]
+    pub slots: BTreeMap<String, serde_json::Value>,
+    /// Expected active flow after the turn (`none` = no flow).
+    #[serde(default)]
+    pub flow: Option<String>,
+    /// Expected hand-off state after the turn.
+    #[serde(default)]
+    pub handoff: Option<bool>,
+}
+
+/// A failed expectation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// Step number (1-based).
+    pub step: usize,
+    /// What the user said.
+    pub user: String,
+    /// What differed.
+    pub message: String,
+}
+
+/// The outcome of one conversation test.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TestOutcome {
+    /// Test name.
+    pub name: String,
+    /// Failed expectations (empty = passed).
+    pub failures: Vec<Failure>,
+}
+
+/// Reads every `*.yaml` test in a folder, sorted by file name.
+pub fn load_tests(dir: &Path) -> Result<Vec<(String, ConversationTest)>, Error> {
+    let mut out = Vec::new();
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::InvalidInput(format!("cannot read {}: {e}", dir.display())))?;
+    let mut paths: Vec<_> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
+        .collect();
+    paths.sort();
+    for p in paths {
+        let text = std::fs::read_to_string(&p).map_err(|e| Error::InvalidInput(format!("cannot read {}: {e}", p.display())))?;
+        let test: ConversationTest =
+            serde_yaml::from_str(&text).map_err(|e| Error::InvalidInput(format!("{}: {e}", p.display())))?;
+        out.push((p.display().to_string(), test));
+    }
+    Ok(out)
+}
+
+/// Runs one test in a fresh conversation.
+pub async fn run_test(engine: &Engine, test: &ConversationTest, conversation_id: &str) -> Result<TestOutcome, Error> {
+    let mut failures = Vec::new();
+    for (i, step) in test.steps.iter().enumerate() {
+        let mut turn = Turn::new(conversation_id, step.user.clone());
+        turn.language = test.language;
+        if let Some(c) = &test.channel {
+            turn.channel = c.clone();
+        }
+        let reply = engine.handle(turn).await?;
+        let mut fail = |message: String| failures.push(Failure { step: i + 1, user: step.user.clone(), message });
+        if let Some(want) = &step.intent {
+            let got = reply.intent.as_ref().map(|s| s.name.as_str()).unwrap_or("");
+            if got != want {
+                fail(format!("intent: expected `{want}`, got `{got}`"));
+            }
+        }
+        if let Some(pattern) = &step.reply {
+            match regex::Regex::new(pattern) {
+                Ok(re) if re.is_match(&reply.text()) => {}
+                Ok(_) => fail(format!("reply {:?} does not match /{pattern}/", reply.text())),
+                Err(e) => fail(format!("bad reply pattern /{pattern}/: {e}")),
+            }
+        }
+        for (slot, want) in &step.slots {
+            let got = reply.slots.get(slot);
+            let ok = match (want, got) {
+                (serde_json::Value::Null, None) => true,
+                (w, Some(g)) => w == g || value_text(w) == value_text(g),
+                _ => false,
+            };
+            if !ok {
+                fail(format!("slot `{slot}`: expected {want}, got {}", got.map_or("unset".into(), |g| g.to_string())));
+            }
+        }
+        if let Some(want) = &step.flow {
+            let got = reply.flow.as_deref().unwrap_or("none");
+            if got != want {
+                fail(format!("flow: expected `{want}`, got `{got}`"));
+            }
+        }
+        if let Some(want) = step.handoff {
+            if reply.handoff != want {
+                fail(format!("handoff: expected {want}, got {}", reply.handoff));
+            }
+        }
+    }
+    Ok(TestOutcome { name: test.name.clone(), failures })
+}
