@@ -66,12 +66,20 @@ pub fn detect_language(text: &str, candidates: &[Language], fallback: Language) 
         return candidates[0];
     }
     let (mut cjk, mut latin) = (0usize, 0usize);
+    // Latin letters count only in purely alphabetic words: order numbers ("SO123456"),
+    // codes and units carry no language.
+    for token in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '\'')) {
+        if !token.is_empty() && token.chars().all(|c| c.is_ascii_alphabetic() || c == '\'') {
+            latin += token.chars().filter(char::is_ascii_alphabetic).count();
+        }
+    }
     for c in text.chars() {
         if is_cjk(c) && c.is_alphabetic() {
             cjk += 1;
-        } else if c.is_ascii_alphabetic() {
-            latin += 1;
         }
+    }
+    if cjk == 0 && latin < 2 {
+        return fallback;
     }
     let guess = if cjk == 0 && latin == 0 {
         return fallback;
@@ -101,6 +109,8 @@ mod tests {
         assert_eq!(detect_language("my order SO123456 hasn't arrived", &BOTH, Language::Zh), Language::En);
         assert_eq!(detect_language("12345", &BOTH, Language::En), Language::En);
         assert_eq!(detect_language("12345", &BOTH, Language::Zh), Language::Zh);
+        assert_eq!(detect_language("SO123456", &BOTH, Language::Zh), Language::Zh);
+        assert_eq!(detect_language("SO123456", &BOTH, Language::En), Language::En);
         assert_eq!(detect_language("hello", &[Language::Zh], Language::Zh), Language::Zh);
     }
 

@@ -1,1 +1,27 @@
-//! placeholder
+//! # kefu-nlu — understanding a message
+//!
+//! Owns intent classification and entity extraction: the lexical intent model (TF-IDF over
+//! word and character n-grams with a linear classifier trained in Rust), the built-in
+//! entities computed in-process for Chinese and English (numbers, amounts, durations, dates
+//! and times, phones, e-mails, URLs), and the evaluation of intent models on CSV data sets.
+//! It implements `kefu_core::IntentClassifier` and `kefu_core::EntityExtractor` and must not
+//! touch dialogue state, sessions or replies.
+//!
+//! Data flow: text (already normalised by the engine) → [`LexicalIntentClassifier`] →
+//! ranked intents; text + reference time → [`BuiltinEntityExtractor`] → entities with
+//! resolved values.
+//!
+//! No cargo features yet (the transformer encoder arrives behind `neural`).
+#![warn(missing_docs)]
+
+//ENT pub mod entities;
+pub mod eval;
+pub mod lexical;
+
+//ENT mod builtin;
+mod error;
+mod intent_model;
+
+//ENT pub use builtin::BuiltinEntityExtractor;
+pub use error::Error;
+pub use intent_model::{training_fingerprint, LexicalIntentClassifier, ModelHeader, MODEL_FILE_VERSION};

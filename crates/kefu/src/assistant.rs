@@ -1,0 +1,184 @@
+//! Embedded defaults: a bot folder in, a ready engine out.
+
+use crate::error::Error;
+use kefu_core::{ActionHandler, BotDefinition, Engine, EventSink, SessionStore};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Opens bot folders with embedded defaults (in-memory sessions and events, the lexical
+/// intent model, built-in entities, the FAQ index).
+pub struct Assistant;
+
+impl Assistant {
+    /// Loads, trains if needed, and builds an engine with every default.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Engine, Error> {
+        Self::builder(dir).build()
+    }
+
+    /// Starts a builder to change defaults (stores, sinks, actions, model cache).
+    pub fn builder(dir: impl AsRef<Path>) -> AssistantBuilder {
+        AssistantBuilder {
+            dir: dir.as_ref().to_path_buf(),
+            model_path: None,
+            cache_model: true,
+            store: None,
+            sink: None,
+            actions: Vec::new(),
+            #[cfg(feature = "nlu")]
+            progress: None,
+        }
+    }
+
+    /// Where the intent model of a bot folder is cached: `<dir>/.kefu/intent-model.bin`.
+    pub fn default_model_path(dir: &Path) -> PathBuf {
+        dir.join(".kefu").join("intent-model.bin")
+    }
+}
+
+/// Progress callback of training.
+#[cfg(feature = "nlu")]
+pub type ProgressFn = Box<dyn FnMut(kefu_nlu::lexical::TrainProgress) + Send>;
+
+/// Configures [`Assistant`].
+pub struct AssistantBuilder {
+    dir: PathBuf,
+    model_path: Option<PathBuf>,
+    cache_model: bool,
+    store: Option<Arc<dyn SessionStore>>,
+    sink: Option<Arc<dyn EventSink>>,
+    actions: Vec<(String, Arc<dyn ActionHandler>)>,
+    #[cfg(feature = "nlu")]
+    progress: Option<ProgressFn>,
+}
+
+impl AssistantBuilder {
+    /// Reads/writes the intent model here instead of `<dir>/.kefu/intent-model.bin`.
+    pub fn model_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.model_path = Some(path.into());
+        self
+    }
+
+    /// Never read or write a model file: always train in memory.
+    pub fn no_model_cache(mut self) -> Self {
+        self.cache_model = false;
+        self
+    }
+
+    /// The session store (default: in memory).
+    pub fn session_store(mut self, store: Arc<dyn SessionStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// The event sink (default: the last 10,000 events in memory).
+    pub fn event_sink(mut self, sink: Arc<dyn EventSink>) -> Self {
+        self.sink = Some(sink);
+        self
+    }
+
+    /// Registers the handler of a `code: true` action.
+    pub fn action(mut self, name: impl Into<String>, handler: Arc<dyn ActionHandler>) -> Self {
+        self.actions.push((name.into(), handler));
+        self
+    }
+
+    /// Called once per training epoch when the model must be trained.
+    #[cfg(feature = "nlu")]
+    pub fn on_training_progress(mut self, f: impl FnMut(kefu_nlu::lexical::TrainProgress) + Send + 'static) -> Self {
+        self.progress = Some(Box::new(f));
+        self
+    }
+
+    /// Loads the bot and builds the engine.
+    pub fn build(self) -> Result<Engine, Error> {
+        let bot = kefu_core::load_bot_dir(&self.dir)?;
+        self.build_with(bot)
+    }
+
+    /// Builds the engine for an already loaded bot definition.
+    #[allow(unused_mut)]
+    pub fn build_with(mut self, bot: BotDefinition) -> Result<Engine, Error> {
+        let mut builder = Engine::builder(bot.clone());
+        #[cfg(feature = "nlu")]
+        {
+            let path = self.cache_model.then(|| self.model_path.clone().unwrap_or_else(|| Assistant::default_model_path(&self.dir)));
+            let mut progress = self.progress.take();
+            let mut report = |p: kefu_nlu::lexical::TrainProgress| {
+                if let Some(f) = progress.as_mut() {
+                    f(p);
+                }
+            };
+            let classifier = load_or_train(&bot, path.as_deref(), &mut report)?;
+            builder = builder.classifier(Arc::new(classifier));
+            //ENT builder = builder.extractor(Arc::new(kefu_nlu::BuiltinEntityExtractor));
+        }
+        #[cfg(not(feature = "nlu"))]
+        {
+            let _ = (&self.model_path, self.cache_model);
+            return Err(Error::Core(kefu_core::Error::Config("built without the `nlu` feature: use Engine::builder with your own classifier".into())));
+        }
+        #[cfg(feature = "kb")]
+        {
+            if !bot.faq.is_empty() {
+                builder = builder.knowledge_base(Arc::new(kefu_kb::FaqIndex::from_entries(&bot.faq)));
+            }
+        }
+        if let Some(store) = self.store {
+            builder = builder.session_store(store);
+        }
+        if let Some(sink) = self.sink {
+            builder = builder.event_sink(sink);
+        }
+        for (name, handler) in self.actions {
+            builder = builder.action(name, handler);
+        }
+        #[allow(unreachable_code)]
+        Ok(builder.build()?)
+    }
+}
+
+/// Trains the bot's intent model.
+#[cfg(feature = "nlu")]
+pub fn train(
+    bot: &BotDefinition,
+    progress: &mut dyn FnMut(kefu_nlu::lexical::TrainProgress),
+) -> Result<kefu_nlu::LexicalIntentClassifier, Error> {
+    let examples = normalized_examples(bot);
+    Ok(kefu_nlu::LexicalIntentClassifier::train(&examples, &lexical_config(bot), progress)?)
+}
+
+#[cfg(feature = "nlu")]
+fn normalized_examples(bot: &BotDefinition) -> Vec<(String, String)> {
+    bot.training_examples().into_iter().map(|(t, l)| (kefu_core::text::normalize(&t), l)).collect()
+}
+
+#[cfg(feature = "nlu")]
+fn lexical_config(bot: &BotDefinition) -> kefu_nlu::lexical::LexicalConfig {
+    kefu_nlu::lexical::LexicalConfig { seed: bot.nlu.seed, ..Default::default() }
+}
+
+/// Reuses the cached model when it was trained on the bot's current examples; otherwise
+/// trains and (best effort) caches it.
+#[cfg(feature = "nlu")]
+pub fn load_or_train(
+    bot: &BotDefinition,
+    path: Option<&Path>,
+    progress: &mut dyn FnMut(kefu_nlu::lexical::TrainProgress),
+) -> Result<kefu_nlu::LexicalIntentClassifier, Error> {
+    let examples = normalized_examples(bot);
+    let config = lexical_config(bot);
+    if let Some(path) = path.filter(|p| p.exists()) {
+        let fingerprint = kefu_nlu::training_fingerprint(&examples, &config);
+        match kefu_nlu::LexicalIntentClassifier::load_matching(path, &fingerprint) {
+            Ok(m) => return Ok(m),
+            Err(e) => tracing::info!(error = %e, "retraining the intent model"),
+        }
+    }
+    let model = kefu_nlu::LexicalIntentClassifier::train(&examples, &config, progress)?;
+    if let Some(path) = path {
+        if let Err(e) = model.save(path) {
+            tracing::warn!(error = %e, "could not cache the intent model; continuing with the trained one");
+        }
+    }
+    Ok(model)
+}

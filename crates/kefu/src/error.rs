@@ -1,0 +1,22 @@
+//! The facade's error: one enum wrapping the crates' errors.
+
+/// Errors of the facade.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// From the engine (bot definition problems, invalid input, store, actions…).
+    #[error(transparent)]
+    Core(#[from] kefu_core::Error),
+    /// From the NLU (training, model files, data sets).
+    #[cfg(feature = "nlu")]
+    #[error(transparent)]
+    Nlu(#[from] kefu_nlu::Error),
+    /// The async runtime of the blocking facade could not start.
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+impl From<kefu_core::BotProblems> for Error {
+    fn from(p: kefu_core::BotProblems) -> Self {
+        Error::Core(p.into())
+    }
+}
