@@ -4,6 +4,7 @@
 mod chat;
 mod check;
 mod eval;
+mod parse;
 mod test_cmd;
 mod train;
 
@@ -11,7 +12,12 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "kefu", version, about = "Kefu — bilingual customer-service assistants", propagate_version = true)]
+#[command(
+    name = "kefu",
+    version,
+    about = "Kefu — bilingual customer-service assistants",
+    propagate_version = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -29,11 +35,16 @@ enum Command {
     Test(test_cmd::Args),
     /// Train on one CSV and report accuracy, macro-F1, timing on another.
     EvalIntents(eval::Args),
+    /// Extract built-in entities (numbers, amounts, dates/times, phones…) from text.
+    Parse(parse::Args),
 }
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("KEFU_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("KEFU_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -43,6 +54,7 @@ fn main() -> ExitCode {
         Command::Check(a) => check::run(a),
         Command::Test(a) => test_cmd::run(a),
         Command::EvalIntents(a) => eval::run(a),
+        Command::Parse(a) => parse::run(a),
     };
     match result {
         Ok(code) => code,
@@ -55,7 +67,10 @@ fn main() -> ExitCode {
 
 /// A runtime for the async engine (the CLI is one conversation at a time).
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| format!("cannot start runtime: {e}"))
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start runtime: {e}"))
 }
 
 /// A progress bar for training epochs, hidden when stderr is not a terminal.

@@ -7,7 +7,10 @@ use regex::Regex;
 enum Matcher {
     Regex(Regex),
     /// (pattern lower-cased when `ignore_case`, canonical value), longest pattern first.
-    Lookup { entries: Vec<(String, String)>, ignore_case: bool },
+    Lookup {
+        entries: Vec<(String, String)>,
+        ignore_case: bool,
+    },
 }
 
 /// Finds the regex and lookup entities declared in a bot definition.
@@ -26,12 +29,22 @@ impl BotEntityExtractor {
                 let mut entries: Vec<(String, String)> = def
                     .lookup
                     .iter()
-                    .flat_map(|v| std::iter::once(&v.value).chain(v.synonyms.iter()).map(move |s| (s.clone(), v.value.clone())))
+                    .flat_map(|v| {
+                        std::iter::once(&v.value)
+                            .chain(v.synonyms.iter())
+                            .map(move |s| (s.clone(), v.value.clone()))
+                    })
                     .filter(|(s, _)| !s.trim().is_empty())
                     .map(|(s, v)| (if def.ignore_case { s.to_lowercase() } else { s }, v))
                     .collect();
-                entries.sort_by(|a, b| b.0.chars().count().cmp(&a.0.chars().count()));
-                matchers.push((name.clone(), Matcher::Lookup { entries, ignore_case: def.ignore_case }));
+                entries.sort_by_key(|e| std::cmp::Reverse(e.0.chars().count()));
+                matchers.push((
+                    name.clone(),
+                    Matcher::Lookup {
+                        entries,
+                        ignore_case: def.ignore_case,
+                    },
+                ));
             }
         }
         Self { matchers }
@@ -49,21 +62,42 @@ impl EntityExtractor for BotEntityExtractor {
                         if mat.as_str().is_empty() {
                             continue;
                         }
-                        out.push(entity(name, text, mat.start(), mat.end(), serde_json::json!({"value": mat.as_str()})));
+                        out.push(entity(
+                            name,
+                            text,
+                            mat.start(),
+                            mat.end(),
+                            serde_json::json!({"value": mat.as_str()}),
+                        ));
                     }
                 }
-                Matcher::Lookup { entries, ignore_case } => {
+                Matcher::Lookup {
+                    entries,
+                    ignore_case,
+                } => {
                     // Lower-casing can change byte lengths; only trust it when it did not.
-                    let hay = if *ignore_case && lowered.len() == text.len() { lowered.as_str() } else { text };
+                    let hay = if *ignore_case && lowered.len() == text.len() {
+                        lowered.as_str()
+                    } else {
+                        text
+                    };
                     let mut taken: Vec<(usize, usize)> = Vec::new();
                     for (pattern, canonical) in entries {
                         for (start, _) in hay.match_indices(pattern.as_str()) {
                             let end = start + pattern.len();
-                            if taken.iter().any(|(s, e)| start < *e && *s < end) || !on_word_boundary(hay, start, end) {
+                            if taken.iter().any(|(s, e)| start < *e && *s < end)
+                                || !on_word_boundary(hay, start, end)
+                            {
                                 continue;
                             }
                             taken.push((start, end));
-                            out.push(entity(name, text, start, end, serde_json::json!({"value": canonical})));
+                            out.push(entity(
+                                name,
+                                text,
+                                start,
+                                end,
+                                serde_json::json!({"value": canonical}),
+                            ));
                         }
                     }
                 }
@@ -81,7 +115,7 @@ fn on_word_boundary(hay: &str, start: usize, end: usize) -> bool {
     let first = hay[start..end].chars().next();
     let last = hay[start..end].chars().next_back();
     let wordy = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
-    !(wordy(before) && wordy(first)) && !(wordy(after) && wordy(last))
+    !((wordy(before) && wordy(first)) || (wordy(after) && wordy(last)))
 }
 
 fn entity(kind: &str, text: &str, start: usize, end: usize, value: serde_json::Value) -> Entity {

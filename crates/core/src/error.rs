@@ -35,6 +35,12 @@ pub enum Error {
 impl Error {
     /// Whether retrying the same call later may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Error::Store(StoreError::Unavailable { retryable: true, .. }) | Error::Store(StoreError::Conflict { .. }))
+        matches!(
+            self,
+            Error::Store(StoreError::Unavailable {
+                retryable: true,
+                ..
+            }) | Error::Store(StoreError::Conflict { .. })
+        )
     }
 }

@@ -46,11 +46,20 @@ impl TurnRun<'_> {
                 self.session.flow = Some(current);
                 return self.next_step().await;
             }
-            self.emit(Event::FlowSuspended { flow: current.name.clone() });
+            self.emit(Event::FlowSuspended {
+                flow: current.name.clone(),
+            });
             self.session.suspended.push(current);
         }
-        self.session.flow = Some(ActiveFlow { name: name.to_string(), requested_slot: None, attempts: 0, confirming: false });
-        self.emit(Event::FlowStarted { flow: name.to_string() });
+        self.session.flow = Some(ActiveFlow {
+            name: name.to_string(),
+            requested_slot: None,
+            attempts: 0,
+            confirming: false,
+        });
+        self.emit(Event::FlowStarted {
+            flow: name.to_string(),
+        });
         if let Fill::Rejected = self.fill_from_entities().await? {
             // the invalid message was said; the prompt follows from next_step
         }
@@ -59,7 +68,9 @@ impl TurnRun<'_> {
 
     /// A message while a form is active.
     pub(crate) async fn continue_flow(&mut self) -> Result<(), Error> {
-        let Some(active) = self.session.flow.clone() else { return Ok(()) };
+        let Some(active) = self.session.flow.clone() else {
+            return Ok(());
+        };
         let Some(def) = self.flow_def(&active.name).cloned() else {
             // The bot changed under a live session: drop the unknown flow.
             self.session.flow = None;
@@ -68,8 +79,16 @@ impl TurnRun<'_> {
         if is_cancel(&self.text) || self.interpretation.confident() == Some("cancel") {
             return self.end_flow(EndKind::Cancelled).await;
         }
-        if self.interpretation.confident().is_some_and(|i| self.bot().intents.get(i).is_some_and(|d| d.handoff)) {
-            let name = self.interpretation.confident().unwrap_or_default().to_string();
+        if self
+            .interpretation
+            .confident()
+            .is_some_and(|i| self.bot().intents.get(i).is_some_and(|d| d.handoff))
+        {
+            let name = self
+                .interpretation
+                .confident()
+                .unwrap_or_default()
+                .to_string();
             return self.run_intent(&name).await;
         }
         if active.confirming {
@@ -97,7 +116,11 @@ impl TurnRun<'_> {
         if self.switch_flow(&active.name).await? {
             return Ok(());
         }
-        let requested = active.requested_slot.as_deref().and_then(|r| def.slots.iter().find(|s| s.slot == r)).cloned();
+        let requested = active
+            .requested_slot
+            .as_deref()
+            .and_then(|r| def.slots.iter().find(|s| s.slot == r))
+            .cloned();
         if let Some(fs) = requested {
             if let Some(value) = self.value_from_text(&fs) {
                 return match self.accept(&fs, value).await {
@@ -114,11 +137,18 @@ impl TurnRun<'_> {
 
     /// Another flow's trigger, said confidently, suspends this one and starts it.
     async fn switch_flow(&mut self, current: &str) -> Result<bool, Error> {
-        let Interpretation::Confident(top) = self.interpretation.clone() else { return Ok(false) };
+        let Interpretation::Confident(top) = self.interpretation.clone() else {
+            return Ok(false);
+        };
         match self.bot().flow_for_intent(&top.name) {
             Some(other) if other != current => {
                 let other = other.to_string();
-                if let Some(r) = self.bot().intents.get(&top.name).and_then(|i| i.response.clone()) {
+                if let Some(r) = self
+                    .bot()
+                    .intents
+                    .get(&top.name)
+                    .and_then(|i| i.response.clone())
+                {
                     self.say_named(&r);
                 }
                 self.start_flow(&other).await?;
@@ -150,19 +180,27 @@ impl TurnRun<'_> {
     /// Fills every slot of the active flow that an entity of this message provides;
     /// a different value for a filled slot is a correction.
     async fn fill_from_entities(&mut self) -> Result<Fill, Error> {
-        let Some(active) = self.session.flow.clone() else { return Ok(Fill::Nothing) };
-        let Some(def) = self.flow_def(&active.name).cloned() else { return Ok(Fill::Nothing) };
+        let Some(active) = self.session.flow.clone() else {
+            return Ok(Fill::Nothing);
+        };
+        let Some(def) = self.flow_def(&active.name).cloned() else {
+            return Ok(Fill::Nothing);
+        };
         let mut used: Vec<usize> = Vec::new();
         let mut result = Fill::Nothing;
         for fs in &def.slots {
-            let Some((idx, value)) = self.value_from_entities(&fs.slot, &used) else { continue };
+            let Some((idx, value)) = self.value_from_entities(&fs.slot, &used) else {
+                continue;
+            };
             used.push(idx);
             if self.session.slots.get(&fs.slot) == Some(&value) {
                 continue;
             }
             if self.accept(fs, value).await {
                 result = Fill::Changed;
-            } else if active.requested_slot.as_deref() == Some(fs.slot.as_str()) && !matches!(result, Fill::Changed) {
+            } else if active.requested_slot.as_deref() == Some(fs.slot.as_str())
+                && !matches!(result, Fill::Changed)
+            {
                 result = Fill::Rejected;
             }
         }
@@ -182,7 +220,11 @@ impl TurnRun<'_> {
         }
         if def.slot_type == SlotType::Categorical {
             let lower = self.text.to_lowercase();
-            return def.values.iter().find(|v| lower.contains(&v.to_lowercase())).map(|v| (usize::MAX, Value::String(v.clone())));
+            return def
+                .values
+                .iter()
+                .find(|v| lower.contains(&v.to_lowercase()))
+                .map(|v| (usize::MAX, Value::String(v.clone())));
         }
         None
     }
@@ -195,9 +237,15 @@ impl TurnRun<'_> {
             SlotType::Bool if is_deny(&self.text) => Some(Value::Bool(false)),
             SlotType::Text if def.entity.is_none() && !self.text.is_empty() => {
                 let elsewhere = match &self.interpretation {
-                    Interpretation::Confident(top) if top.confidence >= FREE_TEXT_DIGRESSION_CONFIDENCE => {
+                    Interpretation::Confident(top)
+                        if top.confidence >= FREE_TEXT_DIGRESSION_CONFIDENCE =>
+                    {
                         top.name == FAQ_INTENT
-                            || self.bot().intents.get(&top.name).is_some_and(|i| i.chitchat || i.flow.is_some())
+                            || self
+                                .bot()
+                                .intents
+                                .get(&top.name)
+                                .is_some_and(|i| i.chitchat || i.flow.is_some())
                     }
                     _ => false,
                 };
@@ -213,9 +261,13 @@ impl TurnRun<'_> {
             let text = value_text(&value);
             let mut ok = true;
             if let Some(re) = &v.regex {
-                ok &= regex::Regex::new(re).map(|r| r.is_match(&text)).unwrap_or(false);
+                ok &= regex::Regex::new(re)
+                    .map(|r| r.is_match(&text))
+                    .unwrap_or(false);
             }
-            let number = value.as_f64().or_else(|| value.get("value").and_then(Value::as_f64));
+            let number = value
+                .as_f64()
+                .or_else(|| value.get("value").and_then(Value::as_f64));
             if let (Some(min), Some(n)) = (v.min, number) {
                 ok &= n >= min;
             }
@@ -269,9 +321,17 @@ impl TurnRun<'_> {
 
     /// Asks for the next missing slot, or for confirmation, or completes the form.
     pub(crate) async fn next_step(&mut self) -> Result<(), Error> {
-        let Some(mut active) = self.session.flow.clone() else { return Ok(()) };
-        let Some(def) = self.flow_def(&active.name).cloned() else { return Ok(()) };
-        if let Some(fs) = def.slots.iter().find(|s| !self.session.slots.contains_key(&s.slot)) {
+        let Some(mut active) = self.session.flow.clone() else {
+            return Ok(());
+        };
+        let Some(def) = self.flow_def(&active.name).cloned() else {
+            return Ok(());
+        };
+        if let Some(fs) = def
+            .slots
+            .iter()
+            .find(|s| !self.session.slots.contains_key(&s.slot))
+        {
             if active.requested_slot.as_deref() != Some(fs.slot.as_str()) {
                 active.requested_slot = Some(fs.slot.clone());
                 active.attempts = 1;
@@ -289,10 +349,18 @@ impl TurnRun<'_> {
             active.requested_slot = None;
             self.session.flow = Some(active);
             let lang = self.language;
-            let text = nth_text(confirm, lang, 0).map(|t| interpolate(t, &self.session.slots, lang)).unwrap_or_default();
+            let text = nth_text(confirm, lang, 0)
+                .map(|t| interpolate(t, &self.session.slots, lang))
+                .unwrap_or_default();
             let buttons = vec![
-                RenderedButton { title: builtin_text("yes", lang).into(), payload: builtin_text("yes", lang).into() },
-                RenderedButton { title: builtin_text("no", lang).into(), payload: builtin_text("no", lang).into() },
+                RenderedButton {
+                    title: builtin_text("yes", lang).into(),
+                    payload: builtin_text("yes", lang).into(),
+                },
+                RenderedButton {
+                    title: builtin_text("no", lang).into(),
+                    payload: builtin_text("no", lang).into(),
+                },
             ];
             self.push_message(text, buttons);
             return Ok(());
@@ -305,13 +373,22 @@ impl TurnRun<'_> {
         let text = nth_text(&fs.prompt, lang, attempt.saturating_sub(1) as usize)
             .map(|t| interpolate(t, &self.session.slots, lang))
             .unwrap_or_default();
-        let buttons = fs.buttons.iter().map(|b| RenderedButton { title: b.title.get(lang).to_string(), payload: b.payload.clone() }).collect();
+        let buttons = fs
+            .buttons
+            .iter()
+            .map(|b| RenderedButton {
+                title: b.title.get(lang).to_string(),
+                payload: b.payload.clone(),
+            })
+            .collect();
         self.push_message(text, buttons);
     }
 
     /// Re-asks the requested slot with the next numbered prompt, giving up after too many.
     async fn reask(&mut self) -> Result<(), Error> {
-        let Some(mut active) = self.session.flow.clone() else { return Ok(()) };
+        let Some(mut active) = self.session.flow.clone() else {
+            return Ok(());
+        };
         if active.confirming {
             return self.next_step().await;
         }
@@ -323,8 +400,14 @@ impl TurnRun<'_> {
             self.emit(Event::HandoffOffered);
             let lang = self.language;
             let buttons = vec![
-                RenderedButton { title: builtin_text("yes", lang).into(), payload: builtin_text("yes", lang).into() },
-                RenderedButton { title: builtin_text("no", lang).into(), payload: builtin_text("no", lang).into() },
+                RenderedButton {
+                    title: builtin_text("yes", lang).into(),
+                    payload: builtin_text("yes", lang).into(),
+                },
+                RenderedButton {
+                    title: builtin_text("no", lang).into(),
+                    payload: builtin_text("no", lang).into(),
+                },
             ];
             self.push_message(builtin_text("handoff_offer", lang).to_string(), buttons);
             return Ok(());
@@ -335,7 +418,9 @@ impl TurnRun<'_> {
 
     /// Runs the completion action and response, then resumes a suspended flow.
     async fn complete_flow(&mut self, def: &FlowDef) -> Result<(), Error> {
-        let Some(active) = self.session.flow.take() else { return Ok(()) };
+        let Some(active) = self.session.flow.take() else {
+            return Ok(());
+        };
         let outcome = def.on_complete.clone();
         if let Some(action) = &outcome.action {
             self.run_action(action).await;
@@ -343,7 +428,9 @@ impl TurnRun<'_> {
         if let Some(r) = &outcome.response {
             self.say_named(r);
         }
-        self.emit(Event::FlowCompleted { flow: active.name.clone() });
+        self.emit(Event::FlowCompleted {
+            flow: active.name.clone(),
+        });
         if outcome.clear_slots {
             self.clear_flow_slots(def);
         }
@@ -351,7 +438,9 @@ impl TurnRun<'_> {
     }
 
     async fn end_flow(&mut self, kind: EndKind) -> Result<(), Error> {
-        let Some(active) = self.session.flow.take() else { return Ok(()) };
+        let Some(active) = self.session.flow.take() else {
+            return Ok(());
+        };
         let def = self.flow_def(&active.name).cloned();
         match kind {
             EndKind::Declined => match def.as_ref().and_then(|d| d.on_decline.clone()) {
@@ -366,7 +455,9 @@ impl TurnRun<'_> {
             EndKind::Cancelled => self.say_named("flow_cancelled"),
             EndKind::GaveUp => {}
         }
-        self.emit(Event::FlowCancelled { flow: active.name.clone() });
+        self.emit(Event::FlowCancelled {
+            flow: active.name.clone(),
+        });
         if let Some(def) = &def {
             self.clear_flow_slots(def);
         }
@@ -389,7 +480,9 @@ impl TurnRun<'_> {
         if let Some(mut previous) = self.session.suspended.pop() {
             previous.attempts = 0;
             previous.requested_slot = None;
-            self.emit(Event::FlowResumed { flow: previous.name.clone() });
+            self.emit(Event::FlowResumed {
+                flow: previous.name.clone(),
+            });
             self.session.flow = Some(previous);
             // Boxed: completing a flow resumes another, whose next step may complete it.
             return Box::pin(self.next_step()).await;

@@ -26,7 +26,9 @@ impl Interpretation {
 }
 
 pub(crate) fn interpret(ranking: &[IntentScore], policy: &PolicyConfig) -> Interpretation {
-    let Some(top) = ranking.first() else { return Interpretation::Unsure };
+    let Some(top) = ranking.first() else {
+        return Interpretation::Unsure;
+    };
     if top.confidence < policy.intent_threshold {
         return Interpretation::Unsure;
     }
@@ -49,28 +51,93 @@ fn strip(text: &str) -> String {
 pub(crate) fn is_cancel(text: &str) -> bool {
     let t = strip(text);
     const EXACT: [&str; 16] = [
-        "取消", "算了", "不要了", "不用了", "不办了", "退出", "取消吧", "算了吧", "cancel", "stop", "never mind", "nevermind",
-        "forget it", "quit", "cancel it", "cancel that",
+        "取消",
+        "算了",
+        "不要了",
+        "不用了",
+        "不办了",
+        "退出",
+        "取消吧",
+        "算了吧",
+        "cancel",
+        "stop",
+        "never mind",
+        "nevermind",
+        "forget it",
+        "quit",
+        "cancel it",
+        "cancel that",
     ];
     EXACT.contains(&t.as_str())
-        || ["取消", "算了", "不用了", "不要了", "cancel ", "never mind", "forget it"].iter().any(|p| t.starts_with(p) && t.chars().count() <= 12)
+        || [
+            "取消",
+            "算了",
+            "不用了",
+            "不要了",
+            "cancel ",
+            "never mind",
+            "forget it",
+        ]
+        .iter()
+        .any(|p| t.starts_with(p) && t.chars().count() <= 12)
 }
 
 /// Yes-like answers.
 pub(crate) fn is_affirm(text: &str) -> bool {
     let t = strip(text);
     const WORDS: [&str; 26] = [
-        "是", "是的", "对", "对的", "好", "好的", "确认", "确定", "可以", "嗯", "行", "没错", "没问题", "对啊", "是啊", "yes", "y", "yeah",
-        "yep", "sure", "ok", "okay", "correct", "confirm", "right", "please do",
+        "是",
+        "是的",
+        "对",
+        "对的",
+        "好",
+        "好的",
+        "确认",
+        "确定",
+        "可以",
+        "嗯",
+        "行",
+        "没错",
+        "没问题",
+        "对啊",
+        "是啊",
+        "yes",
+        "y",
+        "yeah",
+        "yep",
+        "sure",
+        "ok",
+        "okay",
+        "correct",
+        "confirm",
+        "right",
+        "please do",
     ];
-    WORDS.contains(&t.as_str()) || t.starts_with("yes") || t.starts_with("是的") || t.starts_with("确认")
+    WORDS.contains(&t.as_str())
+        || t.starts_with("yes")
+        || t.starts_with("是的")
+        || t.starts_with("确认")
 }
 
 /// No-like answers.
 pub(crate) fn is_deny(text: &str) -> bool {
     let t = strip(text);
-    const WORDS: [&str; 14] =
-        ["不", "不是", "否", "不对", "不用", "不要", "错了", "没有", "no", "n", "nope", "not really", "wrong", "incorrect"];
+    const WORDS: [&str; 14] = [
+        "不",
+        "不是",
+        "否",
+        "不对",
+        "不用",
+        "不要",
+        "错了",
+        "没有",
+        "no",
+        "n",
+        "nope",
+        "not really",
+        "wrong",
+        "incorrect",
+    ];
     WORDS.contains(&t.as_str()) || t.starts_with("no,") || t.starts_with("no ")
 }
 
@@ -80,21 +147,29 @@ pub(crate) fn builtin_text(key: &str, lang: Language) -> &'static str {
         ("fallback", Language::Zh) => "抱歉，我没有理解您的意思，能换个说法吗？",
         ("fallback", Language::En) => "Sorry, I didn't understand that. Could you rephrase it?",
         ("handoff_offer", Language::Zh) => "看来我没能帮上忙，需要为您转接人工客服吗？",
-        ("handoff_offer", Language::En) => "It seems I can't help with this. Shall I connect you to a human agent?",
+        ("handoff_offer", Language::En) => {
+            "It seems I can't help with this. Shall I connect you to a human agent?"
+        }
         ("handoff", Language::Zh) => "正在为您转接人工客服，请稍候。",
         ("handoff", Language::En) => "I'm connecting you to a human agent, please wait a moment.",
         ("handoff_declined", Language::Zh) => "好的，请继续告诉我您需要什么帮助。",
         ("handoff_declined", Language::En) => "Alright, please tell me what you need.",
         ("flow_cancelled", Language::Zh) => "好的，已取消。还有什么可以帮您？",
-        ("flow_cancelled", Language::En) => "Okay, I've cancelled that. Anything else I can help with?",
+        ("flow_cancelled", Language::En) => {
+            "Okay, I've cancelled that. Anything else I can help with?"
+        }
         ("flow_declined", Language::Zh) => "好的，没有提交。还有什么可以帮您？",
-        ("flow_declined", Language::En) => "Okay, nothing was submitted. Anything else I can help with?",
+        ("flow_declined", Language::En) => {
+            "Okay, nothing was submitted. Anything else I can help with?"
+        }
         ("invalid_value", Language::Zh) => "这个信息好像不太对。",
         ("invalid_value", Language::En) => "That doesn't look right.",
         ("too_many_attempts", Language::Zh) => "抱歉，我还是没能确认这个信息。",
         ("too_many_attempts", Language::En) => "Sorry, I still couldn't get that information.",
         ("action_failed", Language::Zh) => "抱歉，系统暂时无法处理，请稍后再试。",
-        ("action_failed", Language::En) => "Sorry, something went wrong on our side. Please try again later.",
+        ("action_failed", Language::En) => {
+            "Sorry, something went wrong on our side. Please try again later."
+        }
         ("disambiguate", Language::Zh) => "您是想咨询哪一项？",
         ("disambiguate", Language::En) => "Which of these did you mean?",
         ("yes", Language::Zh) => "是的",
@@ -111,14 +186,27 @@ mod tests {
     use super::*;
 
     fn s(name: &str, c: f32) -> IntentScore {
-        IntentScore { name: name.into(), confidence: c }
+        IntentScore {
+            name: name.into(),
+            confidence: c,
+        }
     }
 
     #[test]
     fn interprets_thresholds_and_margin() {
-        let p = PolicyConfig { intent_threshold: 0.5, ambiguity_margin: 0.1, ..Default::default() };
-        assert_eq!(interpret(&[s("a", 0.9), s("b", 0.05)], &p).confident(), Some("a"));
-        assert!(matches!(interpret(&[s("a", 0.55), s("b", 0.5)], &p), Interpretation::Ambiguous(..)));
+        let p = PolicyConfig {
+            intent_threshold: 0.5,
+            ambiguity_margin: 0.1,
+            ..Default::default()
+        };
+        assert_eq!(
+            interpret(&[s("a", 0.9), s("b", 0.05)], &p).confident(),
+            Some("a")
+        );
+        assert!(matches!(
+            interpret(&[s("a", 0.55), s("b", 0.5)], &p),
+            Interpretation::Ambiguous(..)
+        ));
         assert_eq!(interpret(&[s("a", 0.3)], &p), Interpretation::Unsure);
         assert_eq!(interpret(&[], &p), Interpretation::Unsure);
     }

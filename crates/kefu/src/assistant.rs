@@ -84,7 +84,10 @@ impl AssistantBuilder {
 
     /// Called once per training epoch when the model must be trained.
     #[cfg(feature = "nlu")]
-    pub fn on_training_progress(mut self, f: impl FnMut(kefu_nlu::lexical::TrainProgress) + Send + 'static) -> Self {
+    pub fn on_training_progress(
+        mut self,
+        f: impl FnMut(kefu_nlu::lexical::TrainProgress) + Send + 'static,
+    ) -> Self {
         self.progress = Some(Box::new(f));
         self
     }
@@ -101,7 +104,11 @@ impl AssistantBuilder {
         let mut builder = Engine::builder(bot.clone());
         #[cfg(feature = "nlu")]
         {
-            let path = self.cache_model.then(|| self.model_path.clone().unwrap_or_else(|| Assistant::default_model_path(&self.dir)));
+            let path = self.cache_model.then(|| {
+                self.model_path
+                    .clone()
+                    .unwrap_or_else(|| Assistant::default_model_path(&self.dir))
+            });
             let mut progress = self.progress.take();
             let mut report = |p: kefu_nlu::lexical::TrainProgress| {
                 if let Some(f) = progress.as_mut() {
@@ -110,17 +117,21 @@ impl AssistantBuilder {
             };
             let classifier = load_or_train(&bot, path.as_deref(), &mut report)?;
             builder = builder.classifier(Arc::new(classifier));
-            //ENT builder = builder.extractor(Arc::new(kefu_nlu::BuiltinEntityExtractor));
+            builder = builder.extractor(Arc::new(kefu_nlu::BuiltinEntityExtractor));
         }
         #[cfg(not(feature = "nlu"))]
         {
             let _ = (&self.model_path, self.cache_model);
-            return Err(Error::Core(kefu_core::Error::Config("built without the `nlu` feature: use Engine::builder with your own classifier".into())));
+            return Err(Error::Core(kefu_core::Error::Config(
+                "built without the `nlu` feature: use Engine::builder with your own classifier"
+                    .into(),
+            )));
         }
         #[cfg(feature = "kb")]
         {
             if !bot.faq.is_empty() {
-                builder = builder.knowledge_base(Arc::new(kefu_kb::FaqIndex::from_entries(&bot.faq)));
+                builder =
+                    builder.knowledge_base(Arc::new(kefu_kb::FaqIndex::from_entries(&bot.faq)));
             }
         }
         if let Some(store) = self.store {
@@ -144,17 +155,27 @@ pub fn train(
     progress: &mut dyn FnMut(kefu_nlu::lexical::TrainProgress),
 ) -> Result<kefu_nlu::LexicalIntentClassifier, Error> {
     let examples = normalized_examples(bot);
-    Ok(kefu_nlu::LexicalIntentClassifier::train(&examples, &lexical_config(bot), progress)?)
+    Ok(kefu_nlu::LexicalIntentClassifier::train(
+        &examples,
+        &lexical_config(bot),
+        progress,
+    )?)
 }
 
 #[cfg(feature = "nlu")]
 fn normalized_examples(bot: &BotDefinition) -> Vec<(String, String)> {
-    bot.training_examples().into_iter().map(|(t, l)| (kefu_core::text::normalize(&t), l)).collect()
+    bot.training_examples()
+        .into_iter()
+        .map(|(t, l)| (kefu_core::text::normalize(&t), l))
+        .collect()
 }
 
 #[cfg(feature = "nlu")]
 fn lexical_config(bot: &BotDefinition) -> kefu_nlu::lexical::LexicalConfig {
-    kefu_nlu::lexical::LexicalConfig { seed: bot.nlu.seed, ..Default::default() }
+    kefu_nlu::lexical::LexicalConfig {
+        seed: bot.nlu.seed,
+        ..Default::default()
+    }
 }
 
 /// Reuses the cached model when it was trained on the bot's current examples; otherwise

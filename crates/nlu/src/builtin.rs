@@ -17,7 +17,13 @@ impl EntityExtractor for BuiltinEntityExtractor {
         };
         parse(text, &ParseContext::new(lang, ctx.now))
             .into_iter()
-            .map(|e| Entity { kind: e.kind.as_str().to_string(), start: e.start, end: e.end, text: e.text, value: e.value })
+            .map(|e| Entity {
+                kind: e.kind.as_str().to_string(),
+                start: e.start,
+                end: e.end,
+                text: e.text,
+                value: e.value,
+            })
             .collect()
     }
 }

@@ -14,14 +14,16 @@
 //! No cargo features yet (the transformer encoder arrives behind `neural`).
 #![warn(missing_docs)]
 
-//ENT pub mod entities;
+pub mod entities;
 pub mod eval;
 pub mod lexical;
 
-//ENT mod builtin;
+mod builtin;
 mod error;
 mod intent_model;
 
-//ENT pub use builtin::BuiltinEntityExtractor;
+pub use builtin::BuiltinEntityExtractor;
 pub use error::Error;
-pub use intent_model::{training_fingerprint, LexicalIntentClassifier, ModelHeader, MODEL_FILE_VERSION};
+pub use intent_model::{
+    training_fingerprint, LexicalIntentClassifier, ModelHeader, MODEL_FILE_VERSION,
+};

@@ -184,7 +184,9 @@ impl FeatureSpec {
         for gap in 2..=self.word_pair_window {
             for j in gap..n_real {
                 let (a, b) = (toks[j - gap], toks[j]);
-                out.pairs.push(mix(a.wrapping_mul(STEP_MUL) ^ b.rotate_left(29) ^ SEED_PAIR));
+                out.pairs.push(mix(a.wrapping_mul(STEP_MUL)
+                    ^ b.rotate_left(29)
+                    ^ SEED_PAIR));
             }
         }
         if self.word_ngram_max < 2 {

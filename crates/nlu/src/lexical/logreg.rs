@@ -22,7 +22,11 @@ pub(crate) struct Linear {
 
 impl Linear {
     pub(crate) fn zeros(n_features: usize, k: usize) -> Self {
-        Self { k, w: vec![0.0; n_features * k], b: vec![0.0; k] }
+        Self {
+            k,
+            w: vec![0.0; n_features * k],
+            b: vec![0.0; k],
+        }
     }
 
     /// Writes the class scores of the sparse vector `(idx, val)` into `out` (length `k`).

@@ -121,7 +121,9 @@ impl LexicalConfig {
 
     fn validate(&self) -> Result<(), LexicalError> {
         let bad = |m: &str| Err(LexicalError::InvalidConfig(m.to_string()));
-        self.features.validate().map_err(LexicalError::InvalidConfig)?;
+        self.features
+            .validate()
+            .map_err(LexicalError::InvalidConfig)?;
         if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
             return bad("learning_rate must be positive");
         }
@@ -283,10 +285,25 @@ impl LexicalModel {
 
         let nf = vectorizer.len();
         let all_rows: Vec<usize> = (0..examples.len()).collect();
-        let trainer = Trainer { x: &x, y: &y, nf, k, config };
-        let epochs = if config.classifier == Classifier::Svm { 1 } else { config.epochs };
-        let mut report =
-            |e: usize, loss: f32| progress(TrainProgress { epoch: e + 1, epochs, loss });
+        let trainer = Trainer {
+            x: &x,
+            y: &y,
+            nf,
+            k,
+            config,
+        };
+        let epochs = if config.classifier == Classifier::Svm {
+            1
+        } else {
+            config.epochs
+        };
+        let mut report = |e: usize, loss: f32| {
+            progress(TrainProgress {
+                epoch: e + 1,
+                epochs,
+                loss,
+            })
+        };
 
         let calibrate = config.calibration_holdout > 0.0 && k > 1 && examples.len() >= 20;
         let (full, temps) = if calibrate {
@@ -305,12 +322,25 @@ impl LexicalModel {
             }
         } else {
             let m = trainer.fit(&all_rows, threads, &mut report);
-            (m, Temperatures { lr: 1.0, svm: 1.0, combined: 1.0 })
+            (
+                m,
+                Temperatures {
+                    lr: 1.0,
+                    svm: 1.0,
+                    combined: 1.0,
+                },
+            )
         };
         let linear = full.merge(&temps, config);
         let temperature = temps.combined;
 
-        Ok(Self { config: config.clone(), labels, vectorizer, linear, temperature })
+        Ok(Self {
+            config: config.clone(),
+            labels,
+            vectorizer,
+            linear,
+            temperature,
+        })
     }
 
     /// Ranked `(label index, probability)` pairs, most likely first. The probabilities are
@@ -333,7 +363,10 @@ impl LexicalModel {
     pub fn predict_top(&self, text: &str, k: usize) -> Vec<(&str, f32)> {
         let mut ranked = self.predict(text);
         ranked.truncate(k);
-        ranked.into_iter().map(|(i, p)| (self.labels[i].as_str(), p)).collect()
+        ranked
+            .into_iter()
+            .map(|(i, p)| (self.labels[i].as_str(), p))
+            .collect()
     }
 
     /// The label names, indexed as in [`LexicalModel::predict`].
@@ -371,7 +404,8 @@ impl LexicalModel {
         featurize(&self.config.features, text, &mut s.chars, &mut s.feats);
         s.idx.clear();
         s.val.clear();
-        self.vectorizer.transform(&s.feats, &mut s.sparse, &mut s.idx, &mut s.val);
+        self.vectorizer
+            .transform(&s.feats, &mut s.sparse, &mut s.idx, &mut s.val);
         s.scores.clear();
         s.scores.resize(self.linear.k, 0.0);
         self.linear.scores(&s.idx, &s.val, &mut s.scores);
@@ -437,11 +471,19 @@ impl Trainer<'_> {
                 average_epochs: c.average_epochs,
                 dropout: c.dropout,
             };
-            logreg::train(self.x, self.y, rows, self.nf, self.k, &params, c.seed, progress)
+            logreg::train(
+                self.x, self.y, rows, self.nf, self.k, &params, c.seed, progress,
+            )
         });
         let svm = matches!(c.classifier, Classifier::Svm | Classifier::Ensemble).then(|| {
-            let params = SvmParams { c: c.svm_c, eps: 0.1, max_passes: 200 };
-            let m = svm::train(self.x, self.y, rows, self.nf, self.k, &params, c.seed, threads);
+            let params = SvmParams {
+                c: c.svm_c,
+                eps: 0.1,
+                max_passes: 200,
+            };
+            let m = svm::train(
+                self.x, self.y, rows, self.nf, self.k, &params, c.seed, threads,
+            );
             if c.classifier == Classifier::Svm {
                 progress(0, 0.0);
             }
@@ -465,7 +507,11 @@ impl Trainer<'_> {
         let members = self.fit(tr, 1, &mut |_, _| {});
         let hy: Vec<u32> = ho.iter().map(|&r| self.y[r]).collect();
         let k = self.k;
-        let mut t = Temperatures { lr: 1.0, svm: 1.0, combined: 1.0 };
+        let mut t = Temperatures {
+            lr: 1.0,
+            svm: 1.0,
+            combined: 1.0,
+        };
         if let Some(m) = &members.lr {
             t.lr = calibration::fit_temperature(&self.holdout_scores(m, ho), k, &hy);
         }

@@ -92,7 +92,11 @@ fn train_binary(
             continue;
         }
         pg_max_old = if pg_max <= 0.0 { f32::INFINITY } else { pg_max };
-        pg_min_old = if pg_min >= 0.0 { f32::NEG_INFINITY } else { pg_min };
+        pg_min_old = if pg_min >= 0.0 {
+            f32::NEG_INFINITY
+        } else {
+            pg_min
+        };
     }
     w
 }
@@ -116,7 +120,9 @@ pub(crate) fn train(
         })
         .collect();
     let solve = |classes: std::ops::Range<usize>| -> Vec<Vec<f32>> {
-        classes.map(|c| train_binary(x, y, rows, &qd, nf, c as u32, p, seed)).collect()
+        classes
+            .map(|c| train_binary(x, y, rows, &qd, nf, c as u32, p, seed))
+            .collect()
     };
     let per_class: Vec<Vec<f32>> = if threads >= 2 && k >= 4 {
         let mid = k / 2;

@@ -56,11 +56,7 @@ pub(crate) struct SparseBuf {
 impl Vectorizer {
     /// Builds the vectoriser from per-document keys. Keys seen in fewer than `min_df`
     /// documents are dropped.
-    pub(crate) fn fit(
-        docs: &[HashedFeatures],
-        min_df: u32,
-        weights: [f32; 3],
-    ) -> Self {
+    pub(crate) fn fit(docs: &[HashedFeatures], min_df: u32, weights: [f32; 3]) -> Self {
         let mut df: KeyMap = KeyMap::default();
         let mut uniq: Vec<u64> = Vec::new();
         for d in docs {
@@ -92,7 +88,14 @@ impl Vectorizer {
             map.insert(k, i as u32);
         }
         let [word_weight, char_weight, pair_weight] = weights;
-        Self { keys, idf, word_weight, char_weight, pair_weight, map }
+        Self {
+            keys,
+            idf,
+            word_weight,
+            char_weight,
+            pair_weight,
+            map,
+        }
     }
 
     /// Number of features.
@@ -125,7 +128,8 @@ impl Vectorizer {
             return;
         }
         buf.idx.clear();
-        buf.idx.extend(keys.iter().filter_map(|k| self.map.get(k).copied()));
+        buf.idx
+            .extend(keys.iter().filter_map(|k| self.map.get(k).copied()));
         buf.idx.sort_unstable();
         let start = out_val.len();
         let mut norm = 0.0f32;

@@ -1,0 +1,241 @@
+//! Built-in entity parser: numbers, ordinals, amounts of money, durations, times,
+//! phone numbers, e-mail addresses and URLs in Chinese and English text.
+//!
+//! The parser is a set of hand-written scanners over the code points of the input
+//! (see [`parse`]). Every scanner proposes candidates; overlapping candidates are
+//! resolved by preferring the longest span, then a fixed kind priority.
+
+mod amount;
+pub mod conformance;
+mod contact;
+mod duration;
+mod lexicon;
+mod number_en;
+mod number_zh;
+mod numeral;
+mod ordinal;
+mod text;
+mod time;
+mod value;
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+pub use value::Candidate;
+
+/// Language of the text being parsed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    /// Chinese (simplified, traditional and some Cantonese forms).
+    Zh,
+    /// English.
+    En,
+}
+
+/// The kinds of entity the parser recognises.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EntityKind {
+    /// A cardinal number: `{"value": 350}`.
+    Number,
+    /// An ordinal number: `{"value": 3}`.
+    Ordinal,
+    /// An amount of money: `{"value": 350, "currency": "CNY"}` or a range.
+    Amount,
+    /// A duration: `{"seconds": 7200, "value": 2, "unit": "hour"}`.
+    Duration,
+    /// A time: an instant, an interval or a time of day.
+    Time,
+    /// A phone number, normalised.
+    Phone,
+    /// An e-mail address, with its domain lower-cased.
+    Email,
+    /// A URL.
+    Url,
+}
+
+impl EntityKind {
+    /// All kinds, in resolution priority order (earlier wins on equal spans).
+    pub const ALL: [EntityKind; 8] = [
+        EntityKind::Email,
+        EntityKind::Url,
+        EntityKind::Phone,
+        EntityKind::Time,
+        EntityKind::Amount,
+        EntityKind::Duration,
+        EntityKind::Ordinal,
+        EntityKind::Number,
+    ];
+
+    /// The lowercase name used in JSON (`"number"`, `"time"`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntityKind::Number => "number",
+            EntityKind::Ordinal => "ordinal",
+            EntityKind::Amount => "amount",
+            EntityKind::Duration => "duration",
+            EntityKind::Time => "time",
+            EntityKind::Phone => "phone",
+            EntityKind::Email => "email",
+            EntityKind::Url => "url",
+        }
+    }
+
+    fn priority(self) -> usize {
+        EntityKind::ALL
+            .iter()
+            .position(|k| *k == self)
+            .unwrap_or(EntityKind::ALL.len())
+    }
+}
+
+impl fmt::Display for EntityKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Error returned when a string names no [`EntityKind`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownKind(pub String);
+
+impl fmt::Display for UnknownKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown entity kind: {:?}", self.0)
+    }
+}
+
+impl std::error::Error for UnknownKind {}
+
+impl FromStr for EntityKind {
+    type Err = UnknownKind;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let k = match s.trim().to_ascii_lowercase().as_str() {
+            "number" => EntityKind::Number,
+            "ordinal" => EntityKind::Ordinal,
+            "amount" | "amount-of-money" | "money" => EntityKind::Amount,
+            "duration" => EntityKind::Duration,
+            "time" => EntityKind::Time,
+            "phone" | "phone-number" => EntityKind::Phone,
+            "email" => EntityKind::Email,
+            "url" => EntityKind::Url,
+            _ => return Err(UnknownKind(s.to_string())),
+        };
+        Ok(k)
+    }
+}
+
+/// What the parser needs to know besides the text.
+#[derive(Clone, Debug)]
+pub struct ParseContext {
+    /// Language of the text.
+    pub lang: Lang,
+    /// Local wall time in the user's zone; relative times resolve against it.
+    pub now: chrono::NaiveDateTime,
+    /// When true, a bare weekday or date resolves to the most recent past one.
+    pub past_leaning: bool,
+    /// Kinds to extract; `None` means all.
+    pub kinds: Option<Vec<EntityKind>>,
+}
+
+impl ParseContext {
+    /// A context for `lang` at `now`, all kinds, future-leaning.
+    pub fn new(lang: Lang, now: chrono::NaiveDateTime) -> Self {
+        ParseContext {
+            lang,
+            now,
+            past_leaning: false,
+            kinds: None,
+        }
+    }
+
+    fn wants(&self, k: EntityKind) -> bool {
+        match &self.kinds {
+            None => true,
+            Some(v) => v.contains(&k),
+        }
+    }
+}
+
+/// One entity found in the text.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ParsedEntity {
+    /// What kind of entity this is.
+    pub kind: EntityKind,
+    /// Start offset, in Unicode code points.
+    pub start: usize,
+    /// End offset (exclusive), in Unicode code points.
+    pub end: usize,
+    /// The matched text.
+    pub text: String,
+    /// The normalised value; its shape depends on `kind`.
+    pub value: serde_json::Value,
+}
+
+/// Finds the entities in `text`.
+///
+/// Never panics; runs in time linear in the length of the input. Overlapping
+/// candidates are resolved by preferring the longest span, then a fixed kind
+/// priority (email, url, phone, time, amount, duration, ordinal, number).
+pub fn parse(text: &str, ctx: &ParseContext) -> Vec<ParsedEntity> {
+    let doc = text::Doc::new(text);
+    if doc.len() == 0 {
+        return Vec::new();
+    }
+    let mut cands: Vec<Candidate> = Vec::new();
+    if ctx.wants(EntityKind::Email) || ctx.wants(EntityKind::Url) || ctx.wants(EntityKind::Phone) {
+        contact::scan(&doc, ctx, &mut cands);
+    }
+    if ctx.wants(EntityKind::Number) {
+        numeral::scan(&doc, ctx.lang, &mut cands);
+    }
+    if ctx.wants(EntityKind::Ordinal) {
+        ordinal::scan(&doc, ctx.lang, &mut cands);
+    }
+    if ctx.wants(EntityKind::Amount) {
+        amount::scan(&doc, ctx.lang, &mut cands);
+    }
+    if ctx.wants(EntityKind::Duration) {
+        duration::scan(&doc, ctx.lang, &mut cands);
+    }
+    if ctx.wants(EntityKind::Time) {
+        time::scan(&doc, ctx, &mut cands);
+    }
+    cands.retain(|c| c.end > c.start && c.end <= doc.len() && ctx.wants(c.kind));
+    resolve(&doc, cands)
+}
+
+/// Longest span first, then kind priority, then leftmost; greedy non-overlapping.
+fn resolve(doc: &text::Doc, mut cands: Vec<Candidate>) -> Vec<ParsedEntity> {
+    cands.sort_by(|a, b| {
+        (b.end - b.start)
+            .cmp(&(a.end - a.start))
+            .then(a.kind.priority().cmp(&b.kind.priority()))
+            .then(a.start.cmp(&b.start))
+    });
+    let mut taken = vec![false; doc.len()];
+    let mut out: Vec<ParsedEntity> = Vec::new();
+    for c in cands {
+        if taken[c.start..c.end].iter().any(|t| *t) {
+            continue;
+        }
+        for t in &mut taken[c.start..c.end] {
+            *t = true;
+        }
+        out.push(ParsedEntity {
+            kind: c.kind,
+            start: c.start,
+            end: c.end,
+            text: doc.orig_slice(c.start, c.end),
+            value: c.value,
+        });
+    }
+    out.sort_by_key(|e| e.start);
+    out
+}
+
+#[cfg(test)]
+mod tests;

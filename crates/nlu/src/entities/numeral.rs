@@ -1,0 +1,296 @@
+//! Arabic numerals (with separators, decimals, k/M/G and Chinese unit suffixes),
+//! the language dispatch used by the other scanners, and the `number` scanner.
+
+use super::text::{at, is_alnum, is_word, skip_ws, word, word_start, Doc};
+use super::value::{scalar, Candidate};
+use super::{number_en, number_zh, EntityKind, Lang};
+
+/// How a number was written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Form {
+    /// Arabic digits.
+    Digits,
+    /// Chinese numerals (possibly mixed with digits).
+    Zh,
+    /// English words.
+    Words,
+}
+
+/// A number found in the text.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Num {
+    /// Value.
+    pub v: f64,
+    /// Start offset.
+    pub s: usize,
+    /// End offset (exclusive).
+    pub e: usize,
+    /// How it was written.
+    pub form: Form,
+    /// Number of integer digits when written with plain digits and nothing else.
+    pub ndig: usize,
+}
+
+impl Num {
+    /// True when the value is a whole number.
+    pub fn is_int(&self) -> bool {
+        (self.v - self.v.round()).abs() < 1e-9
+    }
+    /// The value as an integer when whole and non-negative and small.
+    pub fn int(&self) -> Option<i64> {
+        if self.is_int() && self.v >= 0.0 && self.v < 1e15 {
+            Some(self.v.round() as i64)
+        } else {
+            None
+        }
+    }
+}
+
+const MAX_DIGITS: usize = 30;
+
+/// Plain Arabic number at `i`: `123`, `1,234,567`, `3.14`, `.77`. No suffixes.
+pub(crate) fn digits(c: &[char], i: usize) -> Option<Num> {
+    if i > 0
+        && (c[i - 1].is_ascii_digit()
+            || (c[i - 1] == '.' && at(c, i.wrapping_sub(2)).is_ascii_digit()))
+    {
+        return None;
+    }
+    let mut j = i;
+    let mut int_part: f64 = 0.0;
+    let mut nd = 0usize;
+    while j < c.len() && c[j].is_ascii_digit() {
+        int_part = int_part * 10.0 + (c[j] as u32 - '0' as u32) as f64;
+        j += 1;
+        nd += 1;
+        if nd > MAX_DIGITS {
+            return None;
+        }
+    }
+    let mut plain = true;
+    // thousands separators: groups of exactly three
+    if nd > 0 && nd <= 3 && at(c, j) == ',' {
+        let mut k = j;
+        let mut v = int_part;
+        let mut groups = 0;
+        while at(c, k) == ','
+            && at(c, k + 1).is_ascii_digit()
+            && at(c, k + 2).is_ascii_digit()
+            && at(c, k + 3).is_ascii_digit()
+            && !at(c, k + 4).is_ascii_digit()
+        {
+            for d in 1..=3 {
+                v = v * 10.0 + (c[k + d] as u32 - '0' as u32) as f64;
+            }
+            k += 4;
+            groups += 1;
+        }
+        if groups > 0 {
+            int_part = v;
+            j = k;
+            plain = false;
+        }
+    }
+    let mut v = int_part;
+    if at(c, j) == '.' && at(c, j + 1).is_ascii_digit() {
+        let mut k = j + 1;
+        let mut scale = 0.1;
+        let mut nf = 0;
+        while k < c.len() && c[k].is_ascii_digit() {
+            v += (c[k] as u32 - '0' as u32) as f64 * scale;
+            scale /= 10.0;
+            k += 1;
+            nf += 1;
+            if nf > MAX_DIGITS {
+                return None;
+            }
+        }
+        j = k;
+        plain = false;
+    }
+    if j == i {
+        return None;
+    }
+    if nd == 0 && j == i + 1 {
+        return None;
+    }
+    Some(Num {
+        v: (v * 1e9).round() / 1e9,
+        s: i,
+        e: j,
+        form: Form::Digits,
+        ndig: if plain { nd } else { 0 },
+    })
+}
+
+/// Arabic number with an optional magnitude suffix: `100k`, `1.2M`, `.0012G`,
+/// `3万5`, `1.5万`, `3 million` (English scale words are handled by the caller).
+pub(crate) fn arabic(c: &[char], i: usize) -> Option<Num> {
+    let mut n = digits(c, i)?;
+    let j = n.e;
+    let ch = at(c, j);
+    let mult = match ch {
+        'k' => 1e3,
+        'm' => 1e6,
+        'g' => 1e9,
+        _ => 0.0,
+    };
+    if mult > 0.0 && !is_word(at(c, j + 1)) {
+        n.v *= mult;
+        n.e = j + 1;
+        n.ndig = 0;
+        return Some(n);
+    }
+    if let Some((u, _)) = number_zh::big_unit(ch) {
+        if u >= 100.0 {
+            n.v *= u;
+            n.e = j + 1;
+            n.ndig = 0;
+            // trailing abbreviated digit: 3万5 = 35000
+            let d = at(c, n.e);
+            let dv = d
+                .to_digit(10)
+                .map(|x| x as f64)
+                .or_else(|| number_zh::digit(d));
+            if let Some(dv) = dv {
+                let nx = at(c, n.e + 1);
+                if !nx.is_ascii_digit()
+                    && number_zh::digit(nx).is_none()
+                    && number_zh::big_unit(nx).is_none()
+                    && nx != '.'
+                    && nx != '点'
+                    && nx != '點'
+                {
+                    n.v += dv * u / 10.0;
+                    n.e += 1;
+                }
+            }
+        }
+    }
+    Some(n)
+}
+
+/// A number of any form at `i`, for the given language.
+pub(crate) fn number_at(c: &[char], i: usize, _lang: Lang) -> Option<Num> {
+    let ch = at(c, i);
+    if ch.is_ascii_digit() || (ch == '.' && at(c, i + 1).is_ascii_digit()) {
+        let n = arabic(c, i)?;
+        // English scale words after digits: "3 million", "12 lakhs"
+        if let Some(m) = number_en::scale_after(c, n.e) {
+            return Some(Num {
+                v: n.v * m.0,
+                e: m.1,
+                ndig: 0,
+                ..n
+            });
+        }
+        if let Some((v, e)) = number_en::digits_point(c, &n) {
+            return Some(Num { v, e, ndig: 0, ..n });
+        }
+        // digits followed by Chinese numerals/units: "2千5百"
+        if let Some(z) = number_zh::parse(c, i) {
+            if z.e > n.e {
+                return Some(z);
+            }
+        }
+        return Some(n);
+    }
+    if number_zh::is_num_char(ch) {
+        return number_zh::parse(c, i);
+    }
+    if ch.is_ascii_alphabetic() && word_start(c, i) {
+        return number_en::parse(c, i);
+    }
+    None
+}
+
+/// Scans numbers for the `number` entity.
+pub(crate) fn scan(doc: &Doc, lang: Lang, out: &mut Vec<Candidate>) {
+    let c = &doc.c;
+    let mut i = 0;
+    while i < c.len() {
+        let ch = c[i];
+        let start_ok = ch.is_ascii_digit()
+            || ch == '.'
+            || ch == '-'
+            || number_zh::is_num_char(ch)
+            || ch == '负'
+            || ch == '負'
+            || (ch.is_ascii_alphabetic() && word_start(c, i))
+            || ch == '半';
+        if !start_ok {
+            i += 1;
+            continue;
+        }
+        if let Some((v, e)) = entity_number(c, i, lang) {
+            out.push(Candidate::new(EntityKind::Number, i, e, scalar(v)));
+            i = e.max(i + 1);
+        } else if ch.is_ascii_alphabetic() {
+            while i < c.len() && c[i].is_ascii_alphabetic() {
+                i += 1;
+            }
+        } else {
+            i += 1;
+        }
+    }
+}
+
+/// A number as the `number` entity sees it: sign, fractions, classifiers.
+fn entity_number(c: &[char], i: usize, lang: Lang) -> Option<(f64, usize)> {
+    // sign
+    let mut neg = false;
+    let mut j = i;
+    if at(c, i) == '-' {
+        if i > 0 && is_alnum(c[i - 1]) {
+            return None;
+        }
+        neg = true;
+        j = skip_ws(c, i + 1);
+    } else if at(c, i) == '负' || at(c, i) == '負' {
+        neg = true;
+        j = skip_ws(c, i + 1);
+    } else if let Some(e) = word(c, i, "minus").or_else(|| word(c, i, "negative")) {
+        neg = true;
+        j = skip_ws(c, e);
+    }
+    if neg && j == i {
+        return None;
+    }
+    let (mut v, mut e) = if let Some(x) = number_zh::special(c, j) {
+        x
+    } else {
+        let n = number_at(c, j, lang)?;
+        let mut v = n.v;
+        let mut e = n.e;
+        if n.form == Form::Digits {
+            // fractions: 1/5
+            if at(c, e) == '/' && at(c, e + 1).is_ascii_digit() {
+                if let Some(d) = digits(c, e + 1) {
+                    if d.v != 0.0
+                        && n.ndig > 0
+                        && d.ndig > 0
+                        && !at(c, d.e).is_ascii_digit()
+                        && at(c, d.e) != '/'
+                    {
+                        v /= d.v;
+                        e = d.e;
+                    }
+                }
+            }
+        }
+        (v, e)
+    };
+    // Chinese extras: classifier, pairs, dozens, fractions
+    if let Some((v2, e2)) = number_zh::suffix(c, e, v) {
+        v = v2;
+        e = e2;
+    }
+    if let Some((v2, e2)) = number_en::suffix(c, e, v) {
+        v = v2;
+        e = e2;
+    }
+    if neg {
+        v = -v;
+    }
+    Some((v, e))
+}

@@ -1,0 +1,877 @@
+//! Chinese time pieces: 今天/明天, 下周五, 这个周末, 本月底, 下个月3号,
+//! 明天下午三点半, 晚上八点, 国庆节, 春节, 3天后, 2015年3月3号, 十月第一个星期一.
+
+use chrono::{Datelike, Duration};
+
+use super::{en, holidays, merge, n_grains, range, resolve, Ctx, Grain, Pod, Spec, TimeValue};
+use crate::entities::number_zh;
+use crate::entities::numeral::{digits, number_at, Num};
+use crate::entities::text::{at, starts};
+use crate::entities::Lang;
+
+fn lit(c: &[char], i: usize, ps: &[&str]) -> Option<usize> {
+    let mut best = None;
+    for p in ps {
+        if starts(c, i, p) {
+            let e = i + p.chars().count();
+            if best.map(|b| e > b).unwrap_or(true) {
+                best = Some(e);
+            }
+        }
+    }
+    best
+}
+
+fn zh_num(c: &[char], i: usize) -> Option<Num> {
+    let ch = at(c, i);
+    if ch.is_ascii_digit() {
+        let d = digits(c, i)?;
+        if d.ndig == 0 {
+            return None;
+        }
+        return Some(d);
+    }
+    if number_zh::is_num_char(ch) {
+        return number_at(c, i, Lang::Zh);
+    }
+    None
+}
+
+fn weekday_char(ch: char) -> Option<u32> {
+    Some(match ch {
+        '一' | '1' => 0,
+        '二' | '2' => 1,
+        '三' | '3' => 2,
+        '四' | '4' => 3,
+        '五' | '5' => 4,
+        '六' | '6' => 5,
+        '日' | '天' | '7' => 6,
+        _ => return None,
+    })
+}
+
+/// 星期X / 礼拜X / 周X at `i`: (weekday, end).
+fn weekday(c: &[char], i: usize) -> Option<(u32, usize)> {
+    let e = lit(c, i, &["星期", "礼拜", "禮拜", "周", "週"])?;
+    let wd = weekday_char(at(c, e))?;
+    Some((wd, e + 1))
+}
+
+/// Week words: 周/週/星期/礼拜 (as a noun).
+fn week_word(c: &[char], i: usize) -> Option<usize> {
+    lit(
+        c,
+        i,
+        &[
+            "星期",
+            "礼拜",
+            "禮拜",
+            "周",
+            "週",
+            "个星期",
+            "個星期",
+            "个礼拜",
+            "個礼拜",
+            "個禮拜",
+            "个禮拜",
+            "一周",
+            "一週",
+            "一礼拜",
+            "一禮拜",
+            "一星期",
+        ],
+    )
+}
+
+/// Relative prefix for weeks: (offset, end).
+fn week_prefix(c: &[char], i: usize) -> Option<(i64, usize)> {
+    let table: &[(&str, i64)] = &[
+        ("上上", -2),
+        ("下下", 2),
+        ("上", -1),
+        ("下", 1),
+        ("这", 0),
+        ("這", 0),
+        ("今個", 0),
+        ("今个", 0),
+        ("今", 0),
+        ("本", 0),
+        ("呢個", 0),
+        ("呢个", 0),
+    ];
+    let mut best: Option<(i64, usize)> = None;
+    for (p, v) in table {
+        if starts(c, i, p) {
+            let e = i + p.chars().count();
+            if best.map(|b| e > b.1).unwrap_or(true) {
+                best = Some((*v, e));
+            }
+        }
+    }
+    best
+}
+
+fn pod_at(c: &[char], i: usize) -> Option<(Pod, usize)> {
+    let table: &[(&str, u32, u32, bool)] = &[
+        ("早上", 4, 12, false),
+        ("早晨", 4, 12, false),
+        ("清晨", 4, 9, false),
+        ("凌晨", 0, 6, false),
+        ("上午", 4, 12, false),
+        ("上晝", 4, 12, false),
+        ("朝早", 4, 12, false),
+        ("中午", 12, 14, true),
+        ("下午", 12, 19, true),
+        ("晏晝", 12, 19, true),
+        ("午后", 12, 19, true),
+        ("午後", 12, 19, true),
+        ("傍晚", 17, 19, true),
+        ("晚上", 18, 24, true),
+        ("晚间", 18, 24, true),
+        ("晚間", 18, 24, true),
+        ("夜晚", 18, 24, true),
+        ("夜里", 18, 24, true),
+        ("夜裡", 18, 24, true),
+        ("夜間", 18, 24, true),
+        ("夜间", 18, 24, true),
+        ("半夜", 0, 4, false),
+        ("深夜", 21, 24, true),
+        ("夜晚", 18, 24, true),
+        ("晚", 18, 24, true),
+    ];
+    let mut best: Option<(Pod, usize)> = None;
+    for (p, f, t, pm) in table {
+        if starts(c, i, p) {
+            let e = i + p.chars().count();
+            if best.map(|b| e > b.1).unwrap_or(true) {
+                best = Some((
+                    Pod {
+                        from: *f,
+                        to: *t,
+                        pm: *pm,
+                    },
+                    e,
+                ));
+            }
+        }
+    }
+    best
+}
+
+fn rel_day(c: &[char], i: usize) -> Option<(i64, usize)> {
+    let table: &[(&str, i64)] = &[
+        ("今天", 0),
+        ("今日", 0),
+        ("昨天", -1),
+        ("昨日", -1),
+        ("尋日", -1),
+        ("寻日", -1),
+        ("琴日", -1),
+        ("明天", 1),
+        ("明日", 1),
+        ("聽日", 1),
+        ("听日", 1),
+        ("后天", 2),
+        ("後天", 2),
+        ("後日", 2),
+        ("后日", 2),
+        ("大后天", 3),
+        ("大後天", 3),
+        ("大後日", 3),
+        ("大后日", 3),
+        ("前天", -2),
+        ("前日", -2),
+        ("大前天", -3),
+        ("大前日", -3),
+    ];
+    let mut best: Option<(i64, usize)> = None;
+    for (p, v) in table {
+        if starts(c, i, p) {
+            let e = i + p.chars().count();
+            if best.map(|b| e > b.1).unwrap_or(true) {
+                best = Some((*v, e));
+            }
+        }
+    }
+    best
+}
+
+fn unit_at(c: &[char], i: usize) -> Option<(Grain, usize)> {
+    let table: &[(&str, Grain)] = &[
+        ("秒钟", Grain::Second),
+        ("秒鐘", Grain::Second),
+        ("秒", Grain::Second),
+        ("分钟", Grain::Minute),
+        ("分鐘", Grain::Minute),
+        ("小时", Grain::Hour),
+        ("小時", Grain::Hour),
+        ("个钟", Grain::Hour),
+        ("個鐘", Grain::Hour),
+        ("个小时", Grain::Hour),
+        ("個小時", Grain::Hour),
+        ("钟头", Grain::Hour),
+        ("鐘頭", Grain::Hour),
+        ("天", Grain::Day),
+        ("日", Grain::Day),
+        ("周", Grain::Week),
+        ("週", Grain::Week),
+        ("个周", Grain::Week),
+        ("個週", Grain::Week),
+        ("个星期", Grain::Week),
+        ("個星期", Grain::Week),
+        ("星期", Grain::Week),
+        ("个礼拜", Grain::Week),
+        ("個禮拜", Grain::Week),
+        ("個礼拜", Grain::Week),
+        ("礼拜", Grain::Week),
+        ("禮拜", Grain::Week),
+        ("个月", Grain::Month),
+        ("個月", Grain::Month),
+        ("月", Grain::Month),
+        ("年", Grain::Year),
+        ("个季度", Grain::Quarter),
+        ("個季度", Grain::Quarter),
+        ("季度", Grain::Quarter),
+    ];
+    let mut best: Option<(Grain, usize)> = None;
+    for (p, g) in table {
+        if starts(c, i, p) {
+            let e = i + p.chars().count();
+            if best.map(|b| e > b.1).unwrap_or(true) {
+                best = Some((*g, e));
+            }
+        }
+    }
+    best
+}
+
+/// Clock time at `i`: 三点, 三点十五(分), 三点半, 三点一刻, 3:15, 三點踏三.
+fn clock(c: &[char], i: usize) -> Option<(Spec, usize)> {
+    // hh:mm(:ss)
+    if at(c, i).is_ascii_digit() {
+        if let Some((s, e)) = en::colon_clock(c, i) {
+            return Some((s, e));
+        }
+    }
+    // the hour must not swallow 点 as a decimal point: parse up to it
+    let cut = (i..c.len().min(i + 8))
+        .find(|&k| c[k] == '点' || c[k] == '點')
+        .unwrap_or(c.len());
+    let h = zh_num(&c[..cut], i)?;
+    let hv = h.int()?;
+    if hv > 24 {
+        return None;
+    }
+    let e = lit(c, h.e, &["点钟", "點鐘", "点", "點", "时", "時"])?;
+    let mut s = Spec {
+        hour: Some(hv as u32),
+        ambig: hv <= 12 && hv > 0,
+        ..Default::default()
+    };
+    let mut end = e;
+    // minutes
+    let mut p = e;
+    if let Some(x) = lit(c, p, &["踏", "搭"]) {
+        p = x;
+    }
+    if at(c, p) == '半' {
+        s.minute = Some(30);
+        end = p + 1;
+    } else if let Some(x) = lit(c, p, &["一刻", "1刻"]) {
+        s.minute = Some(15);
+        end = x;
+    } else if let Some(x) = lit(c, p, &["三刻", "3刻"]) {
+        s.minute = Some(45);
+        end = x;
+    } else {
+        let zero = at(c, p) == '零' || (at(c, p) == '0' && at(c, p + 1).is_ascii_digit());
+        if let Some(m) = zh_num(c, p) {
+            if let Some(mv) = m.int() {
+                let after = m.e;
+                if let Some(x) = lit(c, after, &["个字", "個字", "字"]) {
+                    if mv <= 11 {
+                        s.minute = Some(mv as u32 * 5);
+                        end = x;
+                    }
+                } else if let Some(x) = lit(c, after, &["分钟", "分鐘", "分"]) {
+                    if mv < 60 {
+                        s.minute = Some(mv as u32);
+                        end = x;
+                    }
+                } else if mv < 60 && !at(c, after).is_ascii_digit() {
+                    // bare number after 点: minutes; a single digit 1-9 in Cantonese
+                    // style (三點三) counts units of five minutes
+                    let single = m.e - m.s == 1 && !zero && mv < 10;
+                    let is_day = lit(c, after, &["号", "號", "日", "天", "月"]).is_some();
+                    if !is_day {
+                        s.minute = Some(if single && !zero {
+                            mv as u32 * 5
+                        } else {
+                            mv as u32
+                        });
+                        end = m.e;
+                    }
+                }
+            }
+        }
+        if s.minute.is_some() {
+            if let Some(sec) = zh_num(c, end) {
+                if let (Some(sv), Some(x)) = (sec.int(), lit(c, sec.e, &["秒钟", "秒鐘", "秒"]))
+                {
+                    if sv < 60 {
+                        s.second = Some(sv as u32);
+                        end = x;
+                    }
+                }
+            }
+        }
+    }
+    Some((s, end))
+}
+
+/// One piece at `i`.
+fn piece(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
+    let today = cx.today();
+    let mut best: Option<(Spec, usize)> = None;
+    let mut consider = |s: Spec, e: usize| {
+        if best.as_ref().map(|b| e > b.1).unwrap_or(true) {
+            best = Some((s, e));
+        }
+    };
+    // now
+    if let Some(e) = lit(
+        c,
+        i,
+        &[
+            "现在", "此时", "此刻", "当前", "現在", "此時", "當前", "宜家", "而家", "依家", "目前",
+            "当下", "當下",
+        ],
+    ) {
+        consider(
+            Spec {
+                fixed: Some(TimeValue::Instant(cx.now, Grain::Second)),
+                ..Default::default()
+            },
+            e,
+        );
+    }
+    // relative days (+ 晚/早 shortcuts)
+    if let Some((d, e)) = rel_day(c, i) {
+        consider(
+            Spec {
+                date: Some(today + Duration::days(d)),
+                ..Default::default()
+            },
+            e,
+        );
+    }
+    for (p, d, pod) in [
+        (
+            "今晚",
+            0,
+            Pod {
+                from: 18,
+                to: 24,
+                pm: true,
+            },
+        ),
+        (
+            "今夜",
+            0,
+            Pod {
+                from: 18,
+                to: 24,
+                pm: true,
+            },
+        ),
+        (
+            "今早",
+            0,
+            Pod {
+                from: 4,
+                to: 12,
+                pm: false,
+            },
+        ),
+        (
+            "今朝",
+            0,
+            Pod {
+                from: 4,
+                to: 12,
+                pm: false,
+            },
+        ),
+        (
+            "明早",
+            1,
+            Pod {
+                from: 4,
+                to: 12,
+                pm: false,
+            },
+        ),
+        (
+            "明晚",
+            1,
+            Pod {
+                from: 18,
+                to: 24,
+                pm: true,
+            },
+        ),
+        (
+            "昨晚",
+            -1,
+            Pod {
+                from: 18,
+                to: 24,
+                pm: true,
+            },
+        ),
+        (
+            "昨夜",
+            -1,
+            Pod {
+                from: 18,
+                to: 24,
+                pm: true,
+            },
+        ),
+    ] {
+        if starts(c, i, p) {
+            consider(
+                Spec {
+                    date: Some(today + Duration::days(d)),
+                    pod: Some(pod),
+                    ..Default::default()
+                },
+                i + 2,
+            );
+        }
+    }
+    // weekdays with optional week prefix; weeks; weekends
+    if let Some((wd, e)) = weekday(c, i) {
+        consider(
+            Spec {
+                weekday: Some(wd),
+                ..Default::default()
+            },
+            e,
+        );
+    }
+    if let Some((off, p)) = week_prefix(c, i) {
+        let p2 = match at(c, p) {
+            '个' | '個' => p + 1,
+            _ => p,
+        };
+        if let Some((wd, e)) = weekday(c, p2).or_else(|| weekday(c, p)) {
+            consider(
+                Spec {
+                    weekday: Some(wd),
+                    week_rel: Some(off),
+                    ..Default::default()
+                },
+                e,
+            );
+        }
+        if let Some(e) = week_word(c, p) {
+            if let Some(e2) = lit(c, e, &["末"]) {
+                consider(
+                    Spec {
+                        week_rel: Some(off),
+                        weekend: true,
+                        ..Default::default()
+                    },
+                    e2,
+                );
+            } else {
+                consider(
+                    Spec {
+                        week_rel: Some(off),
+                        week_grain: true,
+                        ..Default::default()
+                    },
+                    e,
+                );
+            }
+        }
+        if let Some(e) = lit(c, p, &["周末", "週末", "个周末", "個週末"]) {
+            consider(
+                Spec {
+                    week_rel: Some(off),
+                    weekend: true,
+                    ..Default::default()
+                },
+                e,
+            );
+        }
+        // months
+        if let Some(e) = lit(c, p, &["月", "个月", "個月"]) {
+            if !(off == 0 && at(c, p) == '月') {
+                consider(
+                    Spec {
+                        month_rel: Some(off),
+                        ..Default::default()
+                    },
+                    e,
+                );
+            }
+        }
+        // 本月底 / 下个月底 / 月初
+        if let Some(e) = lit(
+            c,
+            p,
+            &["月底", "月末", "个月底", "個月底", "个月末", "個月末"],
+        ) {
+            if let Some(v) = month_part(cx, off, true) {
+                consider(
+                    Spec {
+                        fixed: Some(v),
+                        ..Default::default()
+                    },
+                    e,
+                );
+            }
+        }
+        if let Some(e) = lit(c, p, &["月初", "个月初", "個月初"]) {
+            if let Some(v) = month_part(cx, off, false) {
+                consider(
+                    Spec {
+                        fixed: Some(v),
+                        ..Default::default()
+                    },
+                    e,
+                );
+            }
+        }
+        // years: 上年, 下年, 今年
+        if let Some(e) = lit(c, p, &["年"]) {
+            if matches!(at(c, i), '上' | '下' | '今') && p == i + 1 {
+                consider(
+                    Spec {
+                        year_rel: Some(off),
+                        ..Default::default()
+                    },
+                    e,
+                );
+            }
+        }
+        if let Some(e) = lit(c, p, &["一年"]) {
+            if off == 0 {
+                consider(
+                    Spec {
+                        year_rel: Some(0),
+                        ..Default::default()
+                    },
+                    e,
+                );
+            }
+        }
+        if let Some(e) = lit(c, p, &["季度", "个季度", "個季度"]) {
+            consider(
+                Spec {
+                    quarter_rel: Some(off),
+                    ..Default::default()
+                },
+                e,
+            );
+        }
+    }
+    if let Some(e) = lit(c, i, &["月底", "月末"]) {
+        if let Some(v) = month_part(cx, 0, true) {
+            consider(
+                Spec {
+                    fixed: Some(v),
+                    ..Default::default()
+                },
+                e,
+            );
+        }
+    }
+    if let Some(e) = lit(c, i, &["周末", "週末"]) {
+        consider(
+            Spec {
+                week_rel: Some(0),
+                weekend: true,
+                ..Default::default()
+            },
+            e,
+        );
+    }
+    for (p, y) in [
+        ("去年", -1),
+        ("今年", 0),
+        ("明年", 1),
+        ("前年", -2),
+        ("后年", 2),
+        ("後年", 2),
+        ("本年", 0),
+        ("出年", 1),
+    ] {
+        if starts(c, i, p) {
+            consider(
+                Spec {
+                    year_rel: Some(y),
+                    ..Default::default()
+                },
+                i + 2,
+            );
+        }
+    }
+    // pod
+    if let Some((pod, e)) = pod_at(c, i) {
+        consider(
+            Spec {
+                pod: Some(pod),
+                ..Default::default()
+            },
+            e,
+        );
+    }
+    // holidays
+    if let Some((e, h)) = holidays::NAMES.longest(c, i, true) {
+        consider(
+            Spec {
+                holiday: Some(*h),
+                ..Default::default()
+            },
+            e,
+        );
+    }
+    // numbers: year, month, day, clock
+    if let Some(n) = zh_num(c, i) {
+        if let Some(v) = n.int() {
+            let e = n.e;
+            match at(c, e) {
+                '年' if n.ndig >= 2 || v >= 1000 => {
+                    let y = if n.ndig == 2 {
+                        if v < 50 {
+                            2000 + v
+                        } else {
+                            1900 + v
+                        }
+                    } else {
+                        v
+                    };
+                    consider(
+                        Spec {
+                            year: Some(y as i32),
+                            ..Default::default()
+                        },
+                        e + 1,
+                    );
+                }
+                '月' if (1..=12).contains(&v) => {
+                    let mut e2 = e + 1;
+                    if at(c, e2) == '份' {
+                        e2 += 1;
+                    }
+                    consider(
+                        Spec {
+                            month: Some(v as u32),
+                            ..Default::default()
+                        },
+                        e2,
+                    );
+                }
+                '号' | '號' | '日' if (1..=31).contains(&v) => {
+                    consider(
+                        Spec {
+                            day: Some(v as u32),
+                            ..Default::default()
+                        },
+                        e + 1,
+                    );
+                }
+                _ => {}
+            }
+        }
+        if let Some((s, e)) = clock(c, i) {
+            consider(s, e);
+        }
+    }
+    // 廿号 etc.
+    if matches!(at(c, i), '廿' | '卅') && matches!(at(c, i + 1), '号' | '號' | '日') {
+        let v = if at(c, i) == '廿' { 20 } else { 30 };
+        consider(
+            Spec {
+                day: Some(v),
+                ..Default::default()
+            },
+            i + 2,
+        );
+    }
+    // digit dates shared with English: 2015-03-03, 3/3/2015, 2/15
+    if at(c, i).is_ascii_digit() {
+        if let Some((s, e)) = en::numeric_date(c, i) {
+            consider(s, e);
+        }
+        if let Some((s, e)) = en::am_pm_clock(c, i) {
+            consider(s, e);
+        }
+    }
+    // relative periods: 上两天, 前两分钟, 下三周, 后三天
+    if let Some((v, e)) = rel_period(c, i, cx) {
+        consider(
+            Spec {
+                fixed: Some(v),
+                ..Default::default()
+            },
+            e,
+        );
+    }
+    best
+}
+
+/// End (21st to month end) or beginning (1st to 10th) of a month relative to now.
+fn month_part(cx: &Ctx, off: i64, end: bool) -> Option<TimeValue> {
+    let first = super::add(super::truncate(cx.now, Grain::Month), Grain::Month, off)?;
+    let next = super::add(first, Grain::Month, 1)?;
+    let (from, to) = if end {
+        (first.with_day(21)?, next)
+    } else {
+        (first, first.with_day(11)?)
+    };
+    Some(TimeValue::Interval(Some(from), Some(to), Grain::Day))
+}
+
+/// 上两秒 / 前两天 / 下三周 / 后三个月 / 两天前 / 三天后.
+fn rel_period(c: &[char], i: usize, cx: &Ctx) -> Option<(TimeValue, usize)> {
+    let dir = match at(c, i) {
+        '上' | '前' => Some(false),
+        '下' | '后' | '後' => Some(true),
+        _ => None,
+    };
+    let (future, p) = match dir {
+        Some(f) => (Some(f), i + 1),
+        None => (None, i),
+    };
+    let n = zh_num(c, p)?;
+    let nv = n.int()?;
+    if nv == 0 || nv > 10000 {
+        return None;
+    }
+    let (g, e) = unit_at(c, n.e)?;
+    match future {
+        Some(f) => Some((n_grains(cx, nv, g, f)?, e)),
+        None => {
+            let (f, e2) = if let Some(x) = lit(c, e, &["之前", "以前", "前"]) {
+                (false, x)
+            } else if let Some(x) = lit(c, e, &["之后", "之後", "以后", "以後", "后", "後"])
+            {
+                (true, x)
+            } else {
+                return None;
+            };
+            Some((n_grains(cx, nv, g, f)?, e2))
+        }
+    }
+}
+
+/// Merges consecutive pieces from `i`.
+fn run(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
+    let (mut s, mut e) = piece(c, i, cx)?;
+    for _ in 0..8 {
+        let mut j = e;
+        while matches!(at(c, j), ' ' | ',' | '，' | '的') {
+            j += 1;
+        }
+        // 第N个星期X of a month
+        if s.month.is_some() && s.day.is_none() && s.weekday.is_none() {
+            if let Some((n, wd, e2)) = nth_weekday(c, j) {
+                let y = s.year.unwrap_or_else(|| {
+                    let m = s.month.unwrap_or(1);
+                    if m >= cx.today().month() {
+                        cx.today().year()
+                    } else {
+                        cx.today().year() + 1
+                    }
+                });
+                if let Some(d) = holidays::nth_weekday(y, s.month.unwrap_or(1), wd, n) {
+                    s = Spec {
+                        date: Some(d),
+                        ..Default::default()
+                    };
+                    e = e2;
+                    continue;
+                }
+            }
+        }
+        match piece(c, j, cx) {
+            Some((s2, e2)) => match merge(&s, &s2) {
+                Some(m) => {
+                    s = m;
+                    e = e2;
+                }
+                None => break,
+            },
+            None => break,
+        }
+    }
+    if s.latent {
+        return None;
+    }
+    Some((s, e))
+}
+
+/// 第一个星期一: (n, weekday, end).
+fn nth_weekday(c: &[char], i: usize) -> Option<(i32, u32, usize)> {
+    if at(c, i) != '第' {
+        return None;
+    }
+    let n = zh_num(c, i + 1)?;
+    let nv = n.int()?;
+    let mut p = n.e;
+    if matches!(at(c, p), '个' | '個') {
+        p += 1;
+    }
+    let (wd, e) = weekday(c, p)?;
+    Some((nv as i32, wd, e))
+}
+
+/// A full expression at `i`: ranges and open intervals around runs.
+pub(crate) fn expr(c: &[char], i: usize, cx: &Ctx) -> Option<(TimeValue, usize)> {
+    let mut p = i;
+    let from_kw = if let Some(e) = lit(c, i, &["从", "從", "由"]) {
+        p = e;
+        true
+    } else {
+        false
+    };
+    let (a, e) = run(c, p, cx)?;
+    // range
+    let mut q = e;
+    while at(c, q) == ' ' {
+        q += 1;
+    }
+    if let Some(x) = lit(c, q, &["到", "至", "-", "~", "－", "—"]) {
+        let mut q2 = x;
+        while at(c, q2) == ' ' {
+            q2 += 1;
+        }
+        if let Some((b, e2)) = run(c, q2, cx) {
+            if let Some(v) = range(&a, &b, cx) {
+                return Some((v, e2));
+            }
+        }
+    }
+    let v = resolve(&a, cx)?;
+    // open intervals: 以后 / 之后 / 以前 / 之前
+    if let Some(x) = lit(c, e, &["以后", "以後", "之后", "之後"]) {
+        if let Some((t, g)) = v_start(&v) {
+            return Some((TimeValue::Interval(Some(t), None, g), x));
+        }
+    }
+    if let Some(x) = lit(c, e, &["以前", "之前"]) {
+        if let Some((t, g)) = v_start(&v) {
+            return Some((TimeValue::Interval(None, Some(t), g), x));
+        }
+    }
+    let _ = from_kw;
+    Some((v, e))
+}
+
+fn v_start(v: &TimeValue) -> Option<(chrono::NaiveDateTime, Grain)> {
+    v.start()
+}
