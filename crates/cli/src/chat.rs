@@ -30,12 +30,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<ExitCode, String> {
-    let language = a
-        .language
-        .as_deref()
-        .map(str::parse::<Language>)
-        .transpose()
-        .map_err(|e| e.to_string())?;
+    let language = a.language.as_deref().map(str::parse::<Language>).transpose().map_err(|e| e.to_string())?;
     let bar = crate::training_bar();
     let progress_bar = bar.clone();
     let engine = match kefu::Assistant::builder(&a.bot_dir)
@@ -57,10 +52,7 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
     let interactive = std::io::stdin().is_terminal() && !a.json;
     let mut conversation = a.conversation.clone();
     if interactive {
-        println!(
-            "Chatting with {} — type /quit to leave, /new for a new conversation.",
-            engine.bot().bot.name
-        );
+        println!("Chatting with {} — type /quit to leave, /new for a new conversation.", engine.bot().bot.name);
     }
     let stdin = std::io::stdin();
     let mut stdout = std::io::stdout();
@@ -80,17 +72,11 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
             break;
         }
         if interactive && text == "/new" {
-            conversation = format!(
-                "{}-{}",
-                a.conversation,
-                chrono::Utc::now().timestamp_millis()
-            );
+            conversation = format!("{}-{}", a.conversation, chrono::Utc::now().timestamp_millis());
             println!("(new conversation)");
             continue;
         }
-        let mut turn = Turn::new(conversation.clone(), text)
-            .tenant(a.tenant.clone())
-            .channel(a.channel.clone());
+        let mut turn = Turn::new(conversation.clone(), text).tenant(a.tenant.clone()).channel(a.channel.clone());
         turn.user_id = a.user.clone();
         turn.language = language;
         let result = rt.block_on(engine.handle(turn));
@@ -111,8 +97,7 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
                 }
             }
             (Err(e), true) => {
-                writeln!(stdout, "{}", serde_json::json!({"error": e.to_string()}))
-                    .map_err(|e| e.to_string())?;
+                writeln!(stdout, "{}", serde_json::json!({"error": e.to_string()})).map_err(|e| e.to_string())?;
             }
             (Err(e), false) => eprintln!("error: {e}"),
         }

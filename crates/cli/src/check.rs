@@ -34,10 +34,7 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
         }
         Err(problems) => {
             if a.json {
-                println!(
-                    "{}",
-                    serde_json::json!({"ok": false, "problems": problems.0})
-                );
+                println!("{}", serde_json::json!({"ok": false, "problems": problems.0}));
             } else {
                 for p in &problems.0 {
                     println!("{p}");

@@ -41,11 +41,7 @@ pub struct Args {
 pub fn run(a: Args) -> Result<ExitCode, String> {
     let train = read_csv(&a.train, &a.text_col, &a.label_col).map_err(|e| e.to_string())?;
     let test = read_csv(&a.test, &a.text_col, &a.label_col).map_err(|e| e.to_string())?;
-    let mut opts = EvalOptions {
-        oos_label: a.oos_label.clone(),
-        oos_threshold: a.oos_threshold,
-        ..Default::default()
-    };
+    let mut opts = EvalOptions { oos_label: a.oos_label.clone(), oos_threshold: a.oos_threshold, ..Default::default() };
     opts.config.seed = a.seed;
     let bar = crate::training_bar();
     let report = evaluate(&train, &test, &opts, &mut |p| {
@@ -56,14 +52,10 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
     bar.finish_and_clear();
     if let Some(path) = &a.report {
         let title = format!("Intent evaluation — {} ({})", a.test.display(), a.nlu);
-        std::fs::write(path, render_html(&report, &title))
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::write(path, render_html(&report, &title)).map_err(|e| format!("{}: {e}", path.display()))?;
     }
     if a.json {
-        println!(
-            "{}",
-            serde_json::to_string(&report).map_err(|e| e.to_string())?
-        );
+        println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
         return Ok(ExitCode::SUCCESS);
     }
     println!("nlu               {}", report.nlu);
@@ -74,15 +66,8 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
     println!("accuracy          {:.2} %", report.accuracy * 100.0);
     println!("macro-F1          {:.4}", report.macro_f1);
     println!("training          {:.2} s", report.train_seconds);
-    println!(
-        "latency p50 / p99 {:.4} / {:.4} ms per utterance",
-        report.p50_ms, report.p99_ms
-    );
-    if let (Some(r), Some(p), Some(i)) = (
-        report.oos_recall,
-        report.oos_precision,
-        report.in_scope_accuracy,
-    ) {
+    println!("latency p50 / p99 {:.4} / {:.4} ms per utterance", report.p50_ms, report.p99_ms);
+    if let (Some(r), Some(p), Some(i)) = (report.oos_recall, report.oos_precision, report.in_scope_accuracy) {
         println!(
             "out-of-scope      recall {:.2} %, precision {:.2} %; in-scope accuracy {:.2} %",
             r * 100.0,
@@ -91,15 +76,9 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
         );
     }
     println!();
-    println!(
-        "{:<40} {:>9} {:>9} {:>9} {:>8}",
-        "intent", "precision", "recall", "F1", "support"
-    );
+    println!("{:<40} {:>9} {:>9} {:>9} {:>8}", "intent", "precision", "recall", "F1", "support");
     for s in &report.per_intent {
-        println!(
-            "{:<40} {:>9.3} {:>9.3} {:>9.3} {:>8}",
-            s.intent, s.precision, s.recall, s.f1, s.support
-        );
+        println!("{:<40} {:>9.3} {:>9.3} {:>9.3} {:>8}", s.intent, s.precision, s.recall, s.f1, s.support);
     }
     if let Some(path) = &a.report {
         println!("\nHTML report: {}", path.display());

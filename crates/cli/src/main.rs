@@ -12,12 +12,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(
-    name = "kefu",
-    version,
-    about = "Kefu — bilingual customer-service assistants",
-    propagate_version = true
-)]
+#[command(name = "kefu", version, about = "Kefu — bilingual customer-service assistants", propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -41,10 +36,7 @@ enum Command {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("KEFU_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("KEFU_LOG").unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -67,10 +59,7 @@ fn main() -> ExitCode {
 
 /// A runtime for the async engine (the CLI is one conversation at a time).
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start runtime: {e}"))
+    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| format!("cannot start runtime: {e}"))
 }
 
 /// A progress bar for training epochs, hidden when stderr is not a terminal.

@@ -39,9 +39,7 @@ struct Defaults {
 }
 
 pub fn run(a: Args) -> Result<ExitCode, String> {
-    let tz: chrono_tz::Tz =
-        a.tz.parse()
-            .map_err(|_| format!("--tz: `{}` is not an IANA time zone", a.tz))?;
+    let tz: chrono_tz::Tz = a.tz.parse().map_err(|_| format!("--tz: `{}` is not an IANA time zone", a.tz))?;
     let now = match &a.now {
         Some(s) => parse_now(s)?,
         None => chrono::Utc::now().with_timezone(&tz).naive_local(),
@@ -52,20 +50,11 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
         .as_ref()
         .map(|ks| {
             ks.iter()
-                .map(|k| {
-                    k.trim()
-                        .parse::<EntityKind>()
-                        .map_err(|e| format!("--kinds: {e}"))
-                })
+                .map(|k| k.trim().parse::<EntityKind>().map_err(|e| format!("--kinds: {e}")))
                 .collect::<Result<Vec<_>, _>>()
         })
         .transpose()?;
-    let defaults = Defaults {
-        lang,
-        now,
-        kinds,
-        past: a.past,
-    };
+    let defaults = Defaults { lang, now, kinds, past: a.past };
     let mut out = std::io::stdout().lock();
     if let Some(text) = &a.text {
         emit(&mut out, text, &defaults, None, None, a.json)?;
@@ -79,21 +68,9 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
         if line.trim_start().starts_with('{') {
             match serde_json::from_str::<serde_json::Value>(&line) {
                 Ok(v) => {
-                    let text = v
-                        .get("text")
-                        .and_then(|t| t.as_str())
-                        .unwrap_or("")
-                        .to_string();
-                    let lang = v
-                        .get("lang")
-                        .and_then(|l| l.as_str())
-                        .map(parse_lang)
-                        .transpose();
-                    let now = v
-                        .get("now")
-                        .and_then(|n| n.as_str())
-                        .map(parse_now)
-                        .transpose();
+                    let text = v.get("text").and_then(|t| t.as_str()).unwrap_or("").to_string();
+                    let lang = v.get("lang").and_then(|l| l.as_str()).map(parse_lang).transpose();
+                    let now = v.get("now").and_then(|n| n.as_str()).map(parse_now).transpose();
                     match (lang, now) {
                         (Ok(l), Ok(n)) => emit(&mut out, &text, &defaults, l, n, a.json)?,
                         (Err(e), _) | (_, Err(e)) => print_error(&mut out, &text, &e, a.json)?,
@@ -153,16 +130,8 @@ fn emit(
             writeln!(out, "  (no entity)").map_err(io)?;
         }
         for e in &entities {
-            writeln!(
-                out,
-                "  {:<9} {:>3}..{:<3} {:<20} {}",
-                e.kind.as_str(),
-                e.start,
-                e.end,
-                e.text,
-                e.value
-            )
-            .map_err(io)?;
+            writeln!(out, "  {:<9} {:>3}..{:<3} {:<20} {}", e.kind.as_str(), e.start, e.end, e.text, e.value)
+                .map_err(io)?;
         }
         Ok(())
     }
@@ -171,12 +140,7 @@ fn emit(
 fn print_error(out: &mut impl Write, text: &str, error: &str, json: bool) -> Result<(), String> {
     let io = |e: std::io::Error| e.to_string();
     if json {
-        writeln!(
-            out,
-            "{}",
-            serde_json::json!({"text": text, "entities": [], "error": error})
-        )
-        .map_err(io)
+        writeln!(out, "{}", serde_json::json!({"text": text, "entities": [], "error": error})).map_err(io)
     } else {
         writeln!(out, "{text}\n  error: {error}").map_err(io)
     }

@@ -25,28 +25,16 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
             return Ok(ExitCode::from(1));
         }
     };
-    let engine = kefu::Assistant::builder(&a.bot_dir)
-        .build_with(bot.clone())
-        .map_err(|e| e.to_string())?;
+    let engine = kefu::Assistant::builder(&a.bot_dir).build_with(bot.clone()).map_err(|e| e.to_string())?;
     let rt = crate::runtime()?;
     let dir = a.bot_dir.join("tests").join("conversations");
-    let tests = if dir.is_dir() {
-        load_tests(&dir).map_err(|e| e.to_string())?
-    } else {
-        Vec::new()
-    };
+    let tests = if dir.is_dir() { load_tests(&dir).map_err(|e| e.to_string())? } else { Vec::new() };
     let mut failed = 0usize;
     let mut outcomes = Vec::new();
     for (i, (file, test)) in tests.iter().enumerate() {
-        let outcome = rt
-            .block_on(run_test(&engine, test, &format!("kefu-test-{i}")))
-            .map_err(|e| e.to_string())?;
+        let outcome = rt.block_on(run_test(&engine, test, &format!("kefu-test-{i}"))).map_err(|e| e.to_string())?;
         if !a.json {
-            let mark = if outcome.failures.is_empty() {
-                "ok  "
-            } else {
-                "FAIL"
-            };
+            let mark = if outcome.failures.is_empty() { "ok  " } else { "FAIL" };
             println!("{mark} {} ({file})", outcome.name);
             for f in &outcome.failures {
                 println!("     step {} \"{}\": {}", f.step, f.user, f.message);
@@ -57,11 +45,7 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
         }
         outcomes.push(outcome);
     }
-    let cv = if a.folds >= 2 {
-        Some(cross_validate(&bot, a.folds)?)
-    } else {
-        None
-    };
+    let cv = if a.folds >= 2 { Some(cross_validate(&bot, a.folds)?) } else { None };
     if a.json {
         let summary = serde_json::json!({
             "conversations": tests.len(), "failed": failed, "outcomes": outcomes,
@@ -71,19 +55,10 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
     } else {
         println!("{} passed, {} failed", tests.len() - failed, failed);
         if let Some((acc, f1)) = cv {
-            println!(
-                "NLU {}-fold cross-validation: accuracy {:.2} %, macro-F1 {:.4}",
-                a.folds,
-                acc * 100.0,
-                f1
-            );
+            println!("NLU {}-fold cross-validation: accuracy {:.2} %, macro-F1 {:.4}", a.folds, acc * 100.0, f1);
         }
     }
-    Ok(if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 /// Stratified k-fold cross-validation of the bot's intent examples.
@@ -99,26 +74,16 @@ fn cross_validate(bot: &kefu::BotDefinition, folds: usize) -> Result<(f64, f64),
     let (mut acc, mut f1, mut total) = (0.0, 0.0, 0usize);
     for k in 0..folds {
         let pick = |want: bool| -> Vec<(String, String)> {
-            examples
-                .iter()
-                .zip(&fold_of)
-                .filter(|(_, f)| (**f == k) == want)
-                .map(|(e, _)| e.clone())
-                .collect()
+            examples.iter().zip(&fold_of).filter(|(_, f)| (**f == k) == want).map(|(e, _)| e.clone()).collect()
         };
         let (test, train) = (pick(true), pick(false));
         if test.is_empty() || train.is_empty() {
             continue;
         }
-        let r = evaluate(&train, &test, &EvalOptions::default(), &mut |_| {})
-            .map_err(|e| e.to_string())?;
+        let r = evaluate(&train, &test, &EvalOptions::default(), &mut |_| {}).map_err(|e| e.to_string())?;
         acc += r.accuracy * test.len() as f64;
         f1 += r.macro_f1 * test.len() as f64;
         total += test.len();
     }
-    Ok(if total == 0 {
-        (0.0, 0.0)
-    } else {
-        (acc / total as f64, f1 / total as f64)
-    })
+    Ok(if total == 0 { (0.0, 0.0) } else { (acc / total as f64, f1 / total as f64) })
 }

@@ -22,10 +22,7 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
         }
     };
     if bot.nlu.pipeline != "lexical" {
-        return Err(format!(
-            "nlu.pipeline `{}` needs a build with the `neural` feature",
-            bot.nlu.pipeline
-        ));
+        return Err(format!("nlu.pipeline `{}` needs a build with the `neural` feature", bot.nlu.pipeline));
     }
     let bar = crate::training_bar();
     let started = Instant::now();
@@ -36,9 +33,7 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
     })
     .map_err(|e| e.to_string())?;
     bar.finish_and_clear();
-    let path = a
-        .output
-        .unwrap_or_else(|| kefu::Assistant::default_model_path(&a.bot_dir));
+    let path = a.output.unwrap_or_else(|| kefu::Assistant::default_model_path(&a.bot_dir));
     model.save(&path).map_err(|e| e.to_string())?;
     println!(
         "trained {} intents on {} examples in {:.2} s → {}",

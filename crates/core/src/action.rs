@@ -136,22 +136,15 @@ impl LookupHandler {
 impl ActionHandler for LookupHandler {
     async fn run(&self, call: &ActionCall) -> Result<ActionOutcome, ActionError> {
         let mut out = ActionOutcome::default();
-        let wanted = call
-            .slots
-            .get(&self.spec.key)
-            .map(value_text)
-            .unwrap_or_default();
-        let row = self.rows.iter().find(|r| {
-            r.get(&self.spec.key)
-                .is_some_and(|v| value_text(v).eq_ignore_ascii_case(wanted.trim()))
-        });
+        let wanted = call.slots.get(&self.spec.key).map(value_text).unwrap_or_default();
+        let row = self
+            .rows
+            .iter()
+            .find(|r| r.get(&self.spec.key).is_some_and(|v| value_text(v).eq_ignore_ascii_case(wanted.trim())));
         match row {
             Some(row) => {
                 for (slot, column) in &self.spec.set {
-                    out.slots.insert(
-                        slot.clone(),
-                        row.get(column).cloned().unwrap_or(serde_json::Value::Null),
-                    );
+                    out.slots.insert(slot.clone(), row.get(column).cloned().unwrap_or(serde_json::Value::Null));
                 }
                 out.response = self.spec.found.clone();
             }
@@ -179,10 +172,7 @@ impl WebhookHandler {
         let client = reqwest::Client::builder()
             .timeout(std::time::Duration::from_millis(spec.timeout_ms))
             .build()
-            .map_err(|e| ActionError::Failed {
-                action: name.clone(),
-                message: e.to_string(),
-            })?;
+            .map_err(|e| ActionError::Failed { action: name.clone(), message: e.to_string() })?;
         Ok(Self { name, spec, client })
     }
 }
@@ -202,16 +192,10 @@ impl ActionHandler for WebhookHandler {
             };
             req = req.header(k, value);
         }
-        let fail = |message: String| ActionError::Failed {
-            action: self.name.clone(),
-            message,
-        };
+        let fail = |message: String| ActionError::Failed { action: self.name.clone(), message };
         let resp = req.send().await.map_err(|e| {
             if e.is_timeout() {
-                ActionError::Timeout {
-                    action: self.name.clone(),
-                    millis: self.spec.timeout_ms,
-                }
+                ActionError::Timeout { action: self.name.clone(), millis: self.spec.timeout_ms }
             } else {
                 fail(e.to_string())
             }
@@ -220,8 +204,6 @@ impl ActionHandler for WebhookHandler {
         if !status.is_success() {
             return Err(fail(format!("HTTP {status}")));
         }
-        resp.json::<ActionOutcome>()
-            .await
-            .map_err(|e| fail(format!("bad response body: {e}")))
+        resp.json::<ActionOutcome>().await.map_err(|e| fail(format!("bad response body: {e}")))
     }
 }

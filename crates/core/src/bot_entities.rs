@@ -30,21 +30,13 @@ impl BotEntityExtractor {
                     .lookup
                     .iter()
                     .flat_map(|v| {
-                        std::iter::once(&v.value)
-                            .chain(v.synonyms.iter())
-                            .map(move |s| (s.clone(), v.value.clone()))
+                        std::iter::once(&v.value).chain(v.synonyms.iter()).map(move |s| (s.clone(), v.value.clone()))
                     })
                     .filter(|(s, _)| !s.trim().is_empty())
                     .map(|(s, v)| (if def.ignore_case { s.to_lowercase() } else { s }, v))
                     .collect();
                 entries.sort_by_key(|e| std::cmp::Reverse(e.0.chars().count()));
-                matchers.push((
-                    name.clone(),
-                    Matcher::Lookup {
-                        entries,
-                        ignore_case: def.ignore_case,
-                    },
-                ));
+                matchers.push((name.clone(), Matcher::Lookup { entries, ignore_case: def.ignore_case }));
             }
         }
         Self { matchers }
@@ -71,33 +63,18 @@ impl EntityExtractor for BotEntityExtractor {
                         ));
                     }
                 }
-                Matcher::Lookup {
-                    entries,
-                    ignore_case,
-                } => {
+                Matcher::Lookup { entries, ignore_case } => {
                     // Lower-casing can change byte lengths; only trust it when it did not.
-                    let hay = if *ignore_case && lowered.len() == text.len() {
-                        lowered.as_str()
-                    } else {
-                        text
-                    };
+                    let hay = if *ignore_case && lowered.len() == text.len() { lowered.as_str() } else { text };
                     let mut taken: Vec<(usize, usize)> = Vec::new();
                     for (pattern, canonical) in entries {
                         for (start, _) in hay.match_indices(pattern.as_str()) {
                             let end = start + pattern.len();
-                            if taken.iter().any(|(s, e)| start < *e && *s < end)
-                                || !on_word_boundary(hay, start, end)
-                            {
+                            if taken.iter().any(|(s, e)| start < *e && *s < end) || !on_word_boundary(hay, start, end) {
                                 continue;
                             }
                             taken.push((start, end));
-                            out.push(entity(
-                                name,
-                                text,
-                                start,
-                                end,
-                                serde_json::json!({"value": canonical}),
-                            ));
+                            out.push(entity(name, text, start, end, serde_json::json!({"value": canonical})));
                         }
                     }
                 }

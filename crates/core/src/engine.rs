@@ -7,14 +7,10 @@ use crate::error::Error;
 use crate::event::{Event, EventEnvelope, EventSink, MemoryEventSink};
 use crate::kb::{KbHit, KbQuery, KnowledgeBase};
 use crate::language::{detect_language, Language};
-use crate::nlu::{
-    ChainedExtractor, Entity, EntityExtractor, ExtractionContext, IntentClassifier, IntentScore,
-};
-use crate::policy::{builtin_text, interpret, is_affirm, is_deny, Interpretation};
+use crate::nlu::{ChainedExtractor, Entity, EntityExtractor, ExtractionContext, IntentClassifier, IntentScore};
+use crate::policy::{builtin_text, interpret, is_affirm, is_deny, yes_no_buttons, Interpretation};
 use crate::response::{interpolate, pick_text, RenderedButton};
-use crate::session::{
-    HistoryEntry, MemorySessionStore, Session, SessionKey, SessionStore, Speaker, StoreError,
-};
+use crate::session::{HistoryEntry, MemorySessionStore, Session, SessionKey, SessionStore, Speaker, StoreError};
 use crate::text::normalize;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -137,11 +133,7 @@ pub struct Reply {
 impl Reply {
     /// All message texts joined by newlines.
     pub fn text(&self) -> String {
-        self.messages
-            .iter()
-            .map(|m| m.text.as_str())
-            .collect::<Vec<_>>()
-            .join("\n")
+        self.messages.iter().map(|m| m.text.as_str()).collect::<Vec<_>>().join("\n")
     }
 }
 
@@ -196,24 +188,14 @@ impl EngineBuilder {
 
     /// Checks that every action has a handler and builds the engine.
     pub fn build(mut self) -> Result<Engine, Error> {
-        let classifier = self
-            .classifier
-            .ok_or_else(|| Error::Config("no intent classifier was given".into()))?;
+        let classifier = self.classifier.ok_or_else(|| Error::Config("no intent classifier was given".into()))?;
         for (name, def) in &self.bot.actions {
             if self.actions.contains_key(name) {
                 continue;
             }
             if let Some(spec) = &def.lookup {
-                let rows = self
-                    .bot
-                    .tables
-                    .get(&spec.table)
-                    .cloned()
-                    .unwrap_or_default();
-                self.actions.insert(
-                    name.clone(),
-                    Arc::new(LookupHandler::new(spec.clone(), rows)),
-                );
+                let rows = self.bot.tables.get(&spec.table).cloned().unwrap_or_default();
+                self.actions.insert(name.clone(), Arc::new(LookupHandler::new(spec.clone(), rows)));
             } else if let Some(_spec) = &def.webhook {
                 #[cfg(feature = "webhook")]
                 {
@@ -221,9 +203,7 @@ impl EngineBuilder {
                     self.actions.insert(name.clone(), Arc::new(h));
                 }
                 #[cfg(not(feature = "webhook"))]
-                return Err(Error::Config(format!(
-                    "action `{name}` is a webhook: enable the `webhook` feature"
-                )));
+                return Err(Error::Config(format!("action `{name}` is a webhook: enable the `webhook` feature")));
             } else {
                 return Err(Error::Config(format!(
                     "action `{name}` is `code: true` but no handler was registered for it"
@@ -236,8 +216,7 @@ impl EngineBuilder {
             .timezone
             .parse::<chrono_tz::Tz>()
             .map_err(|_| Error::Config(format!("unknown time zone `{}`", self.bot.bot.timezone)))?;
-        let mut extractors: Vec<Arc<dyn EntityExtractor>> =
-            vec![Arc::new(BotEntityExtractor::new(&self.bot))];
+        let mut extractors: Vec<Arc<dyn EntityExtractor>> = vec![Arc::new(BotEntityExtractor::new(&self.bot))];
         extractors.extend(self.extractors);
         Ok(Engine {
             inner: Arc::new(Inner {
@@ -323,20 +302,13 @@ impl Engine {
             }
         }
         Err(Error::Store(StoreError::Unavailable {
-            message: format!(
-                "conversation {} kept changing concurrently",
-                key.conversation_id
-            ),
+            message: format!("conversation {} kept changing concurrently", key.conversation_id),
             retryable: true,
         }))
     }
 
     /// Returns a conversation from a human agent to the assistant.
-    pub async fn release_handoff(
-        &self,
-        tenant: &str,
-        conversation_id: &str,
-    ) -> Result<bool, Error> {
+    pub async fn release_handoff(&self, tenant: &str, conversation_id: &str) -> Result<bool, Error> {
         let key = SessionKey::new(tenant, conversation_id);
         let lock = self.lock_for(&key);
         let _guard = lock.lock().await;
@@ -353,10 +325,7 @@ impl Engine {
         session.version += 1;
         self.inner.store.save(&session, expected, ttl).await?;
         let env = EventEnvelope {
-            id: format!(
-                "{}/{}/{}/release",
-                key.tenant, key.conversation_id, session.turns
-            ),
+            id: format!("{}/{}/{}/release", key.tenant, key.conversation_id, session.turns),
             tenant: key.tenant.clone(),
             conversation_id: key.conversation_id.clone(),
             user_id: session.user_id.clone(),
@@ -372,16 +341,8 @@ impl Engine {
     }
 
     /// The stored session of a conversation.
-    pub async fn session(
-        &self,
-        tenant: &str,
-        conversation_id: &str,
-    ) -> Result<Option<Session>, Error> {
-        Ok(self
-            .inner
-            .store
-            .load(&SessionKey::new(tenant, conversation_id))
-            .await?)
+    pub async fn session(&self, tenant: &str, conversation_id: &str) -> Result<Option<Session>, Error> {
+        Ok(self.inner.store.load(&SessionKey::new(tenant, conversation_id)).await?)
     }
 
     fn lock_for(&self, key: &SessionKey) -> Arc<tokio::sync::Mutex<()>> {
@@ -399,11 +360,8 @@ impl Engine {
 }
 
 fn validate_turn(turn: &Turn, bot: &BotDefinition) -> Result<(), Error> {
-    for (what, v) in [
-        ("tenant", &turn.tenant),
-        ("conversation_id", &turn.conversation_id),
-        ("channel", &turn.channel),
-    ] {
+    for (what, v) in [("tenant", &turn.tenant), ("conversation_id", &turn.conversation_id), ("channel", &turn.channel)]
+    {
         if v.trim().is_empty() {
             return Err(Error::InvalidInput(format!("`{what}` must not be empty")));
         }
@@ -421,15 +379,11 @@ fn validate_turn(turn: &Turn, bot: &BotDefinition) -> Result<(), Error> {
         }
     }
     if turn.text.chars().count() > MAX_TEXT_CHARS {
-        return Err(Error::InvalidInput(format!(
-            "`text` is longer than {MAX_TEXT_CHARS} characters"
-        )));
+        return Err(Error::InvalidInput(format!("`text` is longer than {MAX_TEXT_CHARS} characters")));
     }
     if let Some(l) = turn.language {
         if !bot.bot.languages.contains(&l) {
-            return Err(Error::InvalidInput(format!(
-                "language {l} is not one of this bot's languages"
-            )));
+            return Err(Error::InvalidInput(format!("language {l} is not one of this bot's languages")));
         }
     }
     Ok(())
@@ -454,11 +408,7 @@ impl<'a> TurnRun<'a> {
     fn start(inner: &'a Inner, turn: &'a Turn, stored: Option<Session>) -> Self {
         let now = turn.timestamp.unwrap_or_else(Utc::now);
         let key = SessionKey::new(turn.tenant.clone(), turn.conversation_id.clone());
-        let user = if turn.user_id.is_empty() {
-            turn.conversation_id.clone()
-        } else {
-            turn.user_id.clone()
-        };
+        let user = if turn.user_id.is_empty() { turn.conversation_id.clone() } else { turn.user_id.clone() };
         let mut events = Vec::new();
         let idle = chrono::Duration::seconds(inner.bot.policy.session_idle_timeout_secs as i64);
         let session = match stored {
@@ -472,12 +422,15 @@ impl<'a> TurnRun<'a> {
             None => Session::new(key, user, now),
         };
         let text = normalize(&turn.text);
-        let fallback_lang = session
-            .language
-            .unwrap_or_else(|| inner.bot.default_language());
-        let language = turn
-            .language
-            .unwrap_or_else(|| detect_language(&text, &inner.bot.bot.languages, fallback_lang));
+        let fallback_lang = session.language.unwrap_or_else(|| inner.bot.default_language());
+        // A button payload ("/order_status") says nothing about the language: keep the conversation's.
+        let language = turn.language.unwrap_or_else(|| {
+            if text.starts_with('/') {
+                fallback_lang
+            } else {
+                detect_language(&text, &inner.bot.bot.languages, fallback_lang)
+            }
+        });
         Self {
             inner,
             turn,
@@ -505,27 +458,15 @@ impl<'a> TurnRun<'a> {
         self.session.turns += 1;
         self.session.last_active_at = self.now;
         self.session.language = Some(self.language);
-        self.emit(Event::UserMessage {
-            text: self.text.clone(),
-            language: self.language,
-        });
+        self.emit(Event::UserMessage { text: self.text.clone(), language: self.language });
         self.understand().await?;
         let max = self.bot().policy.max_history;
         let intent = self.ranking.first().map(|s| s.name.clone());
-        self.session.remember(
-            HistoryEntry {
-                at: self.now,
-                speaker: Speaker::User,
-                text: self.text.clone(),
-                intent,
-            },
-            max,
-        );
+        self.session
+            .remember(HistoryEntry { at: self.now, speaker: Speaker::User, text: self.text.clone(), intent }, max);
 
         if self.session.handoff {
-            self.emit(Event::RoutedToAgent {
-                text: self.text.clone(),
-            });
+            self.emit(Event::RoutedToAgent { text: self.text.clone() });
             return Ok(());
         }
         if self.session.handoff_offered {
@@ -551,18 +492,11 @@ impl<'a> TurnRun<'a> {
     async fn understand(&mut self) -> Result<(), Error> {
         if let Some(name) = self.text.strip_prefix('/').map(str::trim) {
             if self.bot().intents.contains_key(name) {
-                self.ranking = vec![IntentScore {
-                    name: name.to_string(),
-                    confidence: 1.0,
-                }];
+                self.ranking = vec![IntentScore { name: name.to_string(), confidence: 1.0 }];
             }
         }
         if self.ranking.is_empty() && !self.text.is_empty() {
-            self.ranking = self
-                .inner
-                .classifier
-                .classify(&self.text, self.language, 5)
-                .await?;
+            self.ranking = self.inner.classifier.classify(&self.text, self.language, 5).await?;
         }
         self.interpretation = interpret(&self.ranking, &self.bot().policy);
         if let Some(top) = self.ranking.first() {
@@ -572,15 +506,11 @@ impl<'a> TurnRun<'a> {
                 ranking: self.ranking.clone(),
             });
         }
-        let ctx = ExtractionContext {
-            language: self.language,
-            now: self.now.with_timezone(&self.inner.tz).naive_local(),
-        };
+        let ctx =
+            ExtractionContext { language: self.language, now: self.now.with_timezone(&self.inner.tz).naive_local() };
         self.entities = self.inner.extractor.extract(&self.text, &ctx);
         if !self.entities.is_empty() {
-            self.emit(Event::EntitiesExtracted {
-                entities: self.entities.clone(),
-            });
+            self.emit(Event::EntitiesExtracted { entities: self.entities.clone() });
         }
         Ok(())
     }
@@ -651,14 +581,8 @@ impl<'a> TurnRun<'a> {
             return false;
         };
         let buttons = vec![
-            RenderedButton {
-                title: ta,
-                payload: format!("/{a}"),
-            },
-            RenderedButton {
-                title: tb,
-                payload: format!("/{b}"),
-            },
+            RenderedButton { title: ta, payload: format!("/{a}") },
+            RenderedButton { title: tb, payload: format!("/{b}") },
         ];
         self.push_message(builtin_text("disambiguate", lang).to_string(), buttons);
         true
@@ -669,10 +593,7 @@ impl<'a> TurnRun<'a> {
         match self.kb_hit(min_score).await {
             Some(hit) => {
                 self.session.consecutive_fallbacks = 0;
-                self.emit(Event::KbAnswer {
-                    entry_id: hit.id.clone(),
-                    score: hit.score,
-                });
+                self.emit(Event::KbAnswer { entry_id: hit.id.clone(), score: hit.score });
                 self.push_message(hit.answer, Vec::new());
                 true
             }
@@ -682,17 +603,15 @@ impl<'a> TurnRun<'a> {
 
     async fn kb_hit(&self, min_score: f32) -> Option<KbHit> {
         let kb = self.inner.kb.as_ref()?;
-        let query = KbQuery {
-            tenant: self.turn.tenant.clone(),
-            text: self.text.clone(),
-            language: self.language,
-            top_k: 1,
-        };
+        let query =
+            KbQuery { tenant: self.turn.tenant.clone(), text: self.text.clone(), language: self.language, top_k: 1 };
         match kb.search(&query).await {
             Ok(hits) => hits
                 .into_iter()
                 .next()
-                .filter(|h| h.score >= min_score.max(self.bot().policy.kb_threshold * 0.5)),
+                // Even when the intent model calls it a FAQ question, the entry must be close:
+                // the model is confident on off-topic questions too.
+                .filter(|h| h.score >= min_score.max(self.bot().policy.kb_threshold * 0.75)),
             Err(e) => {
                 tracing::warn!(error = %e, "knowledge base failed; falling back");
                 None
@@ -707,26 +626,21 @@ impl<'a> TurnRun<'a> {
         self.emit(Event::Fallback { consecutive: n });
         let limit = self.bot().policy.fallbacks_before_handoff;
         if limit > 0 && n >= limit {
-            self.session.handoff_offered = true;
-            self.emit(Event::HandoffOffered);
-            let lang = self.language;
-            let buttons = vec![
-                RenderedButton {
-                    title: builtin_text("yes", lang).into(),
-                    payload: builtin_text("yes", lang).into(),
-                },
-                RenderedButton {
-                    title: builtin_text("no", lang).into(),
-                    payload: builtin_text("no", lang).into(),
-                },
-            ];
-            if self.bot().responses.contains_key("handoff_offer") {
-                self.say_named("handoff_offer");
-            } else {
-                self.push_message(builtin_text("handoff_offer", lang).to_string(), buttons);
-            }
+            self.offer_handoff();
         } else {
             self.say_named("fallback");
+        }
+    }
+
+    /// Offers a human agent; the next yes/no answers it.
+    pub(crate) fn offer_handoff(&mut self) {
+        self.session.handoff_offered = true;
+        self.emit(Event::HandoffOffered);
+        if self.bot().responses.contains_key("handoff_offer") {
+            self.say_named("handoff_offer");
+        } else {
+            let lang = self.language;
+            self.push_message(builtin_text("handoff_offer", lang).to_string(), yes_no_buttons(lang));
         }
     }
 
@@ -735,9 +649,7 @@ impl<'a> TurnRun<'a> {
         self.session.handoff = true;
         self.session.handoff_offered = false;
         self.session.consecutive_fallbacks = 0;
-        self.emit(Event::Handoff {
-            reason: reason.to_string(),
-        });
+        self.emit(Event::Handoff { reason: reason.to_string() });
         if announce {
             self.say_named("handoff");
         }
@@ -765,11 +677,7 @@ impl<'a> TurnRun<'a> {
         slots: &BTreeMap<String, serde_json::Value>,
     ) -> Option<ActionOutcome> {
         let Some(handler) = self.inner.actions.get(name).cloned() else {
-            self.emit(Event::ActionExecuted {
-                action: name.into(),
-                ok: false,
-                error: Some("no handler".into()),
-            });
+            self.emit(Event::ActionExecuted { action: name.into(), ok: false, error: Some("no handler".into()) });
             return None;
         };
         let call = ActionCall {
@@ -786,20 +694,12 @@ impl<'a> TurnRun<'a> {
         };
         match handler.run(&call).await {
             Ok(o) => {
-                self.emit(Event::ActionExecuted {
-                    action: name.into(),
-                    ok: true,
-                    error: None,
-                });
+                self.emit(Event::ActionExecuted { action: name.into(), ok: true, error: None });
                 Some(o)
             }
             Err(e) => {
                 tracing::warn!(action = name, error = %e, "action failed");
-                self.emit(Event::ActionExecuted {
-                    action: name.into(),
-                    ok: false,
-                    error: Some(e.to_string()),
-                });
+                self.emit(Event::ActionExecuted { action: name.into(), ok: false, error: Some(e.to_string()) });
                 None
             }
         }
@@ -831,11 +731,7 @@ impl<'a> TurnRun<'a> {
         } else {
             self.session.slots.insert(slot.to_string(), value.clone());
         }
-        self.emit(Event::SlotSet {
-            slot: slot.to_string(),
-            value,
-            previous,
-        });
+        self.emit(Event::SlotSet { slot: slot.to_string(), value, previous });
     }
 
     /// Sends a named response; a few names have built-in texts when the bot lacks them.
@@ -856,10 +752,7 @@ impl<'a> TurnRun<'a> {
         let buttons = variant
             .buttons
             .iter()
-            .map(|b| RenderedButton {
-                title: b.title.get(lang).to_string(),
-                payload: b.payload.clone(),
-            })
+            .map(|b| RenderedButton { title: b.title.get(lang).to_string(), payload: b.payload.clone() })
             .collect();
         self.push_message(text, buttons);
     }
@@ -872,12 +765,7 @@ impl<'a> TurnRun<'a> {
         let max = self.bot().policy.max_history;
         for m in &self.messages {
             self.session.remember(
-                HistoryEntry {
-                    at: self.now,
-                    speaker: Speaker::Bot,
-                    text: m.text.clone(),
-                    intent: None,
-                },
+                HistoryEntry { at: self.now, speaker: Speaker::Bot, text: m.text.clone(), intent: None },
                 max,
             );
         }
@@ -901,10 +789,7 @@ impl<'a> TurnRun<'a> {
             .into_iter()
             .enumerate()
             .map(|(i, event)| EventEnvelope {
-                id: format!(
-                    "{}/{}/{}/{}",
-                    s.key.tenant, s.key.conversation_id, s.turns, i
-                ),
+                id: format!("{}/{}/{}/{}", s.key.tenant, s.key.conversation_id, s.turns, i),
                 tenant: s.key.tenant.clone(),
                 conversation_id: s.key.conversation_id.clone(),
                 user_id: s.user_id.clone(),

@@ -37,10 +37,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            Error::Store(StoreError::Unavailable {
-                retryable: true,
-                ..
-            }) | Error::Store(StoreError::Conflict { .. })
+            Error::Store(StoreError::Unavailable { retryable: true, .. }) | Error::Store(StoreError::Conflict { .. })
         )
     }
 }

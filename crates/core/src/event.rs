@@ -172,29 +172,17 @@ pub struct MemoryEventSink {
 impl MemoryEventSink {
     /// A sink that keeps at most `capacity` events.
     pub fn new(capacity: usize) -> Self {
-        Self {
-            capacity: capacity.max(1),
-            events: Mutex::new(VecDeque::new()),
-        }
+        Self { capacity: capacity.max(1), events: Mutex::new(VecDeque::new()) }
     }
 
     /// A copy of the kept events, oldest first.
     pub fn events(&self) -> Vec<EventEnvelope> {
-        self.events
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .cloned()
-            .collect()
+        self.events.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect()
     }
 
     /// Removes and returns the kept events.
     pub fn drain(&self) -> Vec<EventEnvelope> {
-        self.events
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .drain(..)
-            .collect()
+        self.events.lock().unwrap_or_else(|p| p.into_inner()).drain(..).collect()
     }
 }
 

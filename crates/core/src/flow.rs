@@ -6,7 +6,7 @@ use crate::engine::TurnRun;
 use crate::error::Error;
 use crate::event::Event;
 use crate::nlu::Entity;
-use crate::policy::{builtin_text, is_affirm, is_cancel, is_deny, Interpretation};
+use crate::policy::{builtin_text, is_affirm, is_cancel, is_deny, yes_no_buttons, Interpretation};
 use crate::response::{interpolate, nth_text, value_text, RenderedButton};
 use crate::session::ActiveFlow;
 use serde_json::Value;
@@ -46,20 +46,12 @@ impl TurnRun<'_> {
                 self.session.flow = Some(current);
                 return self.next_step().await;
             }
-            self.emit(Event::FlowSuspended {
-                flow: current.name.clone(),
-            });
+            self.emit(Event::FlowSuspended { flow: current.name.clone() });
             self.session.suspended.push(current);
         }
-        self.session.flow = Some(ActiveFlow {
-            name: name.to_string(),
-            requested_slot: None,
-            attempts: 0,
-            confirming: false,
-        });
-        self.emit(Event::FlowStarted {
-            flow: name.to_string(),
-        });
+        self.session.flow =
+            Some(ActiveFlow { name: name.to_string(), requested_slot: None, attempts: 0, confirming: false });
+        self.emit(Event::FlowStarted { flow: name.to_string() });
         if let Fill::Rejected = self.fill_from_entities().await? {
             // the invalid message was said; the prompt follows from next_step
         }
@@ -79,16 +71,8 @@ impl TurnRun<'_> {
         if is_cancel(&self.text) || self.interpretation.confident() == Some("cancel") {
             return self.end_flow(EndKind::Cancelled).await;
         }
-        if self
-            .interpretation
-            .confident()
-            .is_some_and(|i| self.bot().intents.get(i).is_some_and(|d| d.handoff))
-        {
-            let name = self
-                .interpretation
-                .confident()
-                .unwrap_or_default()
-                .to_string();
+        if self.interpretation.confident().is_some_and(|i| self.bot().intents.get(i).is_some_and(|d| d.handoff)) {
+            let name = self.interpretation.confident().unwrap_or_default().to_string();
             return self.run_intent(&name).await;
         }
         if active.confirming {
@@ -116,11 +100,7 @@ impl TurnRun<'_> {
         if self.switch_flow(&active.name).await? {
             return Ok(());
         }
-        let requested = active
-            .requested_slot
-            .as_deref()
-            .and_then(|r| def.slots.iter().find(|s| s.slot == r))
-            .cloned();
+        let requested = active.requested_slot.as_deref().and_then(|r| def.slots.iter().find(|s| s.slot == r)).cloned();
         if let Some(fs) = requested {
             if let Some(value) = self.value_from_text(&fs) {
                 return match self.accept(&fs, value).await {
@@ -143,12 +123,7 @@ impl TurnRun<'_> {
         match self.bot().flow_for_intent(&top.name) {
             Some(other) if other != current => {
                 let other = other.to_string();
-                if let Some(r) = self
-                    .bot()
-                    .intents
-                    .get(&top.name)
-                    .and_then(|i| i.response.clone())
-                {
+                if let Some(r) = self.bot().intents.get(&top.name).and_then(|i| i.response.clone()) {
                     self.say_named(&r);
                 }
                 self.start_flow(&other).await?;
@@ -198,9 +173,7 @@ impl TurnRun<'_> {
             }
             if self.accept(fs, value).await {
                 result = Fill::Changed;
-            } else if active.requested_slot.as_deref() == Some(fs.slot.as_str())
-                && !matches!(result, Fill::Changed)
-            {
+            } else if active.requested_slot.as_deref() == Some(fs.slot.as_str()) && !matches!(result, Fill::Changed) {
                 result = Fill::Rejected;
             }
         }
@@ -237,15 +210,9 @@ impl TurnRun<'_> {
             SlotType::Bool if is_deny(&self.text) => Some(Value::Bool(false)),
             SlotType::Text if def.entity.is_none() && !self.text.is_empty() => {
                 let elsewhere = match &self.interpretation {
-                    Interpretation::Confident(top)
-                        if top.confidence >= FREE_TEXT_DIGRESSION_CONFIDENCE =>
-                    {
+                    Interpretation::Confident(top) if top.confidence >= FREE_TEXT_DIGRESSION_CONFIDENCE => {
                         top.name == FAQ_INTENT
-                            || self
-                                .bot()
-                                .intents
-                                .get(&top.name)
-                                .is_some_and(|i| i.chitchat || i.flow.is_some())
+                            || self.bot().intents.get(&top.name).is_some_and(|i| i.chitchat || i.flow.is_some())
                     }
                     _ => false,
                 };
@@ -261,13 +228,9 @@ impl TurnRun<'_> {
             let text = value_text(&value);
             let mut ok = true;
             if let Some(re) = &v.regex {
-                ok &= regex::Regex::new(re)
-                    .map(|r| r.is_match(&text))
-                    .unwrap_or(false);
+                ok &= regex::Regex::new(re).map(|r| r.is_match(&text)).unwrap_or(false);
             }
-            let number = value
-                .as_f64()
-                .or_else(|| value.get("value").and_then(Value::as_f64));
+            let number = value.as_f64().or_else(|| value.get("value").and_then(Value::as_f64));
             if let (Some(min), Some(n)) = (v.min, number) {
                 ok &= n >= min;
             }
@@ -310,13 +273,13 @@ impl TurnRun<'_> {
     }
 
     fn say_invalid(&mut self, fs: &FlowSlot) {
-        let text = fs
-            .invalid
-            .as_ref()
-            .and_then(|t| nth_text(t, self.language, 0))
-            .map(|t| interpolate(t, &self.session.slots, self.language))
-            .unwrap_or_else(|| builtin_text("invalid_value", self.language).to_string());
-        self.push_message(text, Vec::new());
+        match fs.invalid.as_ref().and_then(|t| nth_text(t, self.language, 0)) {
+            Some(t) => {
+                let text = interpolate(t, &self.session.slots, self.language);
+                self.push_message(text, Vec::new());
+            }
+            None => self.say_named("invalid_value"),
+        }
     }
 
     /// Asks for the next missing slot, or for confirmation, or completes the form.
@@ -327,11 +290,7 @@ impl TurnRun<'_> {
         let Some(def) = self.flow_def(&active.name).cloned() else {
             return Ok(());
         };
-        if let Some(fs) = def
-            .slots
-            .iter()
-            .find(|s| !self.session.slots.contains_key(&s.slot))
-        {
+        if let Some(fs) = def.slots.iter().find(|s| !self.session.slots.contains_key(&s.slot)) {
             if active.requested_slot.as_deref() != Some(fs.slot.as_str()) {
                 active.requested_slot = Some(fs.slot.clone());
                 active.attempts = 1;
@@ -349,19 +308,9 @@ impl TurnRun<'_> {
             active.requested_slot = None;
             self.session.flow = Some(active);
             let lang = self.language;
-            let text = nth_text(confirm, lang, 0)
-                .map(|t| interpolate(t, &self.session.slots, lang))
-                .unwrap_or_default();
-            let buttons = vec![
-                RenderedButton {
-                    title: builtin_text("yes", lang).into(),
-                    payload: builtin_text("yes", lang).into(),
-                },
-                RenderedButton {
-                    title: builtin_text("no", lang).into(),
-                    payload: builtin_text("no", lang).into(),
-                },
-            ];
+            let text =
+                nth_text(confirm, lang, 0).map(|t| interpolate(t, &self.session.slots, lang)).unwrap_or_default();
+            let buttons = yes_no_buttons(lang);
             self.push_message(text, buttons);
             return Ok(());
         }
@@ -376,10 +325,7 @@ impl TurnRun<'_> {
         let buttons = fs
             .buttons
             .iter()
-            .map(|b| RenderedButton {
-                title: b.title.get(lang).to_string(),
-                payload: b.payload.clone(),
-            })
+            .map(|b| RenderedButton { title: b.title.get(lang).to_string(), payload: b.payload.clone() })
             .collect();
         self.push_message(text, buttons);
     }
@@ -396,20 +342,7 @@ impl TurnRun<'_> {
         if active.attempts > self.bot().policy.max_slot_attempts {
             self.say_named("too_many_attempts");
             self.end_flow(EndKind::GaveUp).await?;
-            self.session.handoff_offered = true;
-            self.emit(Event::HandoffOffered);
-            let lang = self.language;
-            let buttons = vec![
-                RenderedButton {
-                    title: builtin_text("yes", lang).into(),
-                    payload: builtin_text("yes", lang).into(),
-                },
-                RenderedButton {
-                    title: builtin_text("no", lang).into(),
-                    payload: builtin_text("no", lang).into(),
-                },
-            ];
-            self.push_message(builtin_text("handoff_offer", lang).to_string(), buttons);
+            self.offer_handoff();
             return Ok(());
         }
         self.session.flow = Some(active);
@@ -428,9 +361,7 @@ impl TurnRun<'_> {
         if let Some(r) = &outcome.response {
             self.say_named(r);
         }
-        self.emit(Event::FlowCompleted {
-            flow: active.name.clone(),
-        });
+        self.emit(Event::FlowCompleted { flow: active.name.clone() });
         if outcome.clear_slots {
             self.clear_flow_slots(def);
         }
@@ -455,9 +386,7 @@ impl TurnRun<'_> {
             EndKind::Cancelled => self.say_named("flow_cancelled"),
             EndKind::GaveUp => {}
         }
-        self.emit(Event::FlowCancelled {
-            flow: active.name.clone(),
-        });
+        self.emit(Event::FlowCancelled { flow: active.name.clone() });
         if let Some(def) = &def {
             self.clear_flow_slots(def);
         }
@@ -480,9 +409,7 @@ impl TurnRun<'_> {
         if let Some(mut previous) = self.session.suspended.pop() {
             previous.attempts = 0;
             previous.requested_slot = None;
-            self.emit(Event::FlowResumed {
-                flow: previous.name.clone(),
-            });
+            self.emit(Event::FlowResumed { flow: previous.name.clone() });
             self.session.flow = Some(previous);
             // Boxed: completing a flow resumes another, whose next step may complete it.
             return Box::pin(self.next_step()).await;

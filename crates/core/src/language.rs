@@ -103,36 +103,15 @@ mod tests {
 
     #[test]
     fn detects_chinese_english_and_mixed() {
-        assert_eq!(
-            detect_language("我要退货", &BOTH, Language::En),
-            Language::Zh
-        );
-        assert_eq!(
-            detect_language("I want to return my shoes", &BOTH, Language::Zh),
-            Language::En
-        );
-        assert_eq!(
-            detect_language("SO123456 还没到", &BOTH, Language::En),
-            Language::Zh
-        );
-        assert_eq!(
-            detect_language("my order SO123456 hasn't arrived", &BOTH, Language::Zh),
-            Language::En
-        );
+        assert_eq!(detect_language("我要退货", &BOTH, Language::En), Language::Zh);
+        assert_eq!(detect_language("I want to return my shoes", &BOTH, Language::Zh), Language::En);
+        assert_eq!(detect_language("SO123456 还没到", &BOTH, Language::En), Language::Zh);
+        assert_eq!(detect_language("my order SO123456 hasn't arrived", &BOTH, Language::Zh), Language::En);
         assert_eq!(detect_language("12345", &BOTH, Language::En), Language::En);
         assert_eq!(detect_language("12345", &BOTH, Language::Zh), Language::Zh);
-        assert_eq!(
-            detect_language("SO123456", &BOTH, Language::Zh),
-            Language::Zh
-        );
-        assert_eq!(
-            detect_language("SO123456", &BOTH, Language::En),
-            Language::En
-        );
-        assert_eq!(
-            detect_language("hello", &[Language::Zh], Language::Zh),
-            Language::Zh
-        );
+        assert_eq!(detect_language("SO123456", &BOTH, Language::Zh), Language::Zh);
+        assert_eq!(detect_language("SO123456", &BOTH, Language::En), Language::En);
+        assert_eq!(detect_language("hello", &[Language::Zh], Language::Zh), Language::Zh);
     }
 
     #[test]

@@ -41,7 +41,5 @@ pub use error::Error;
 pub use event::{Event, EventEnvelope, EventSink, MemoryEventSink};
 pub use kb::{KbHit, KbQuery, KnowledgeBase};
 pub use language::{detect_language, Language};
-pub use nlu::{
-    Entity, EntityExtractor, ExtractionContext, IntentClassifier, IntentScore, NluError,
-};
+pub use nlu::{Entity, EntityExtractor, ExtractionContext, IntentClassifier, IntentScore, NluError};
 pub use session::{MemorySessionStore, Session, SessionKey, SessionStore, StoreError};

@@ -62,12 +62,7 @@ pub enum NluError {
 #[async_trait]
 pub trait IntentClassifier: Send + Sync {
     /// Returns intents ranked by confidence, highest first (at most `top_k`).
-    async fn classify(
-        &self,
-        text: &str,
-        language: Language,
-        top_k: usize,
-    ) -> Result<Vec<IntentScore>, NluError>;
+    async fn classify(&self, text: &str, language: Language, top_k: usize) -> Result<Vec<IntentScore>, NluError>;
 }
 
 /// Finds entities in a message.

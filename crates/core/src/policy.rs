@@ -47,7 +47,13 @@ fn strip(text: &str) -> String {
         .to_lowercase()
 }
 
-/// "取消", "算了", "cancel", "never mind"… as the whole message or its start.
+/// The first word of a lower-cased text (Latin words; a CJK text is its own first word).
+fn first_word(t: &str) -> &str {
+    t.split(|c: char| c.is_whitespace() || c == ',' || c == '.' || c == '!').next().unwrap_or("")
+}
+
+/// "取消", "算了", "cancel", "never mind"… as the whole message, or a short message starting
+/// with one and carrying no other information (no digits: "取消订单SO123456" is a request).
 pub(crate) fn is_cancel(text: &str) -> bool {
     let t = strip(text);
     const EXACT: [&str; 16] = [
@@ -68,18 +74,13 @@ pub(crate) fn is_cancel(text: &str) -> bool {
         "cancel it",
         "cancel that",
     ];
-    EXACT.contains(&t.as_str())
-        || [
-            "取消",
-            "算了",
-            "不用了",
-            "不要了",
-            "cancel ",
-            "never mind",
-            "forget it",
-        ]
-        .iter()
-        .any(|p| t.starts_with(p) && t.chars().count() <= 12)
+    if EXACT.contains(&t.as_str()) {
+        return true;
+    }
+    let short = t.chars().count() <= 16 && !t.chars().any(|c| c.is_ascii_digit());
+    short
+        && (["取消", "算了", "不用了", "不要了", "never mind", "forget it"].iter().any(|p| t.starts_with(p))
+            || first_word(&t) == "cancel")
 }
 
 /// Yes-like answers.
@@ -114,15 +115,14 @@ pub(crate) fn is_affirm(text: &str) -> bool {
         "please do",
     ];
     WORDS.contains(&t.as_str())
-        || t.starts_with("yes")
-        || t.starts_with("是的")
-        || t.starts_with("确认")
+        || (["yes", "yeah", "yep", "sure", "ok", "okay"].contains(&first_word(&t)) && t.split_whitespace().count() <= 4)
+        || ["是的", "确认", "没错", "对的"].iter().any(|p| t.starts_with(p) && t.chars().count() <= 8)
 }
 
 /// No-like answers.
 pub(crate) fn is_deny(text: &str) -> bool {
     let t = strip(text);
-    const WORDS: [&str; 14] = [
+    const WORDS: [&str; 16] = [
         "不",
         "不是",
         "否",
@@ -137,8 +137,22 @@ pub(crate) fn is_deny(text: &str) -> bool {
         "not really",
         "wrong",
         "incorrect",
+        "no thanks",
+        "no thank you",
     ];
-    WORDS.contains(&t.as_str()) || t.starts_with("no,") || t.starts_with("no ")
+    WORDS.contains(&t.as_str())
+        || ((t.starts_with("no,") || t.starts_with("nope")) && t.split_whitespace().count() <= 4)
+}
+
+/// "Yes" / "No" quick replies in the conversation's language.
+pub(crate) fn yes_no_buttons(lang: Language) -> Vec<crate::response::RenderedButton> {
+    ["yes", "no"]
+        .iter()
+        .map(|k| crate::response::RenderedButton {
+            title: builtin_text(k, lang).into(),
+            payload: builtin_text(k, lang).into(),
+        })
+        .collect()
 }
 
 /// Texts the engine says on its own when the bot does not define a response of that name.
@@ -147,29 +161,21 @@ pub(crate) fn builtin_text(key: &str, lang: Language) -> &'static str {
         ("fallback", Language::Zh) => "抱歉，我没有理解您的意思，能换个说法吗？",
         ("fallback", Language::En) => "Sorry, I didn't understand that. Could you rephrase it?",
         ("handoff_offer", Language::Zh) => "看来我没能帮上忙，需要为您转接人工客服吗？",
-        ("handoff_offer", Language::En) => {
-            "It seems I can't help with this. Shall I connect you to a human agent?"
-        }
+        ("handoff_offer", Language::En) => "It seems I can't help with this. Shall I connect you to a human agent?",
         ("handoff", Language::Zh) => "正在为您转接人工客服，请稍候。",
         ("handoff", Language::En) => "I'm connecting you to a human agent, please wait a moment.",
         ("handoff_declined", Language::Zh) => "好的，请继续告诉我您需要什么帮助。",
         ("handoff_declined", Language::En) => "Alright, please tell me what you need.",
         ("flow_cancelled", Language::Zh) => "好的，已取消。还有什么可以帮您？",
-        ("flow_cancelled", Language::En) => {
-            "Okay, I've cancelled that. Anything else I can help with?"
-        }
+        ("flow_cancelled", Language::En) => "Okay, I've cancelled that. Anything else I can help with?",
         ("flow_declined", Language::Zh) => "好的，没有提交。还有什么可以帮您？",
-        ("flow_declined", Language::En) => {
-            "Okay, nothing was submitted. Anything else I can help with?"
-        }
+        ("flow_declined", Language::En) => "Okay, nothing was submitted. Anything else I can help with?",
         ("invalid_value", Language::Zh) => "这个信息好像不太对。",
         ("invalid_value", Language::En) => "That doesn't look right.",
         ("too_many_attempts", Language::Zh) => "抱歉，我还是没能确认这个信息。",
         ("too_many_attempts", Language::En) => "Sorry, I still couldn't get that information.",
         ("action_failed", Language::Zh) => "抱歉，系统暂时无法处理，请稍后再试。",
-        ("action_failed", Language::En) => {
-            "Sorry, something went wrong on our side. Please try again later."
-        }
+        ("action_failed", Language::En) => "Sorry, something went wrong on our side. Please try again later.",
         ("disambiguate", Language::Zh) => "您是想咨询哪一项？",
         ("disambiguate", Language::En) => "Which of these did you mean?",
         ("yes", Language::Zh) => "是的",
@@ -186,27 +192,14 @@ mod tests {
     use super::*;
 
     fn s(name: &str, c: f32) -> IntentScore {
-        IntentScore {
-            name: name.into(),
-            confidence: c,
-        }
+        IntentScore { name: name.into(), confidence: c }
     }
 
     #[test]
     fn interprets_thresholds_and_margin() {
-        let p = PolicyConfig {
-            intent_threshold: 0.5,
-            ambiguity_margin: 0.1,
-            ..Default::default()
-        };
-        assert_eq!(
-            interpret(&[s("a", 0.9), s("b", 0.05)], &p).confident(),
-            Some("a")
-        );
-        assert!(matches!(
-            interpret(&[s("a", 0.55), s("b", 0.5)], &p),
-            Interpretation::Ambiguous(..)
-        ));
+        let p = PolicyConfig { intent_threshold: 0.5, ambiguity_margin: 0.1, ..Default::default() };
+        assert_eq!(interpret(&[s("a", 0.9), s("b", 0.05)], &p).confident(), Some("a"));
+        assert!(matches!(interpret(&[s("a", 0.55), s("b", 0.5)], &p), Interpretation::Ambiguous(..)));
         assert_eq!(interpret(&[s("a", 0.3)], &p), Interpretation::Unsure);
         assert_eq!(interpret(&[], &p), Interpretation::Unsure);
     }
@@ -222,5 +215,10 @@ mod tests {
         assert!(is_deny("不是"));
         assert!(is_deny("No"));
         assert!(!is_affirm("no"));
+        assert!(!is_affirm("yesterday my parcel was late"));
+        assert!(!is_deny("no idea where my parcel is"));
+        assert!(is_deny("no, that's wrong"));
+        assert!(!is_cancel("取消订单SO123456"));
+        assert!(is_cancel("cancel please"));
     }
 }

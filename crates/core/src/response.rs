@@ -32,10 +32,7 @@ impl ButtonTitle {
     pub fn get(&self, language: Language) -> &str {
         match self {
             ButtonTitle::Plain(s) => s,
-            ButtonTitle::Localized(m) => m
-                .get(&language)
-                .or_else(|| m.values().next())
-                .map_or("", String::as_str),
+            ButtonTitle::Localized(m) => m.get(&language).or_else(|| m.values().next()).map_or("", String::as_str),
         }
     }
 }
@@ -121,31 +118,19 @@ impl Response {
 
     /// Picks the variant for this channel and these slots: a channel-specific variant whose
     /// condition holds beats a generic one; among equals, the first listed wins.
-    pub fn select(
-        &self,
-        channel: &str,
-        slots: &BTreeMap<String, serde_json::Value>,
-    ) -> Option<&ResponseVariant> {
+    pub fn select(&self, channel: &str, slots: &BTreeMap<String, serde_json::Value>) -> Option<&ResponseVariant> {
         let applicable = |v: &&ResponseVariant| v.when.as_ref().is_none_or(|c| c.holds(slots));
         self.variants()
             .iter()
             .filter(applicable)
             .find(|v| v.channel.as_deref() == Some(channel))
-            .or_else(|| {
-                self.variants()
-                    .iter()
-                    .filter(applicable)
-                    .find(|v| v.channel.is_none())
-            })
+            .or_else(|| self.variants().iter().filter(applicable).find(|v| v.channel.is_none()))
     }
 }
 
 /// A text from a localized set, rotating through variations with `pick`.
 pub fn pick_text(texts: &Localized, language: Language, pick: usize) -> Option<&str> {
-    let options = texts
-        .get(&language)
-        .or_else(|| texts.values().next())?
-        .as_slice();
+    let options = texts.get(&language).or_else(|| texts.values().next())?.as_slice();
     if options.is_empty() {
         return None;
     }
@@ -154,22 +139,13 @@ pub fn pick_text(texts: &Localized, language: Language, pick: usize) -> Option<&
 
 /// The n-th text of a localized list, the last one repeating (numbered re-prompts).
 pub fn nth_text(texts: &Localized, language: Language, n: usize) -> Option<&str> {
-    let options = texts
-        .get(&language)
-        .or_else(|| texts.values().next())?
-        .as_slice();
-    options
-        .get(n.min(options.len().saturating_sub(1)))
-        .map(String::as_str)
+    let options = texts.get(&language).or_else(|| texts.values().next())?.as_slice();
+    options.get(n.min(options.len().saturating_sub(1))).map(String::as_str)
 }
 
 /// Replaces `{slot}` placeholders with slot values (`{{` and `}}` are literal braces).
 /// Unknown or empty slots render as an empty string.
-pub fn interpolate(
-    template: &str,
-    slots: &BTreeMap<String, serde_json::Value>,
-    language: Language,
-) -> String {
+pub fn interpolate(template: &str, slots: &BTreeMap<String, serde_json::Value>, language: Language) -> String {
     let mut out = String::with_capacity(template.len());
     let mut chars = template.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
@@ -205,9 +181,7 @@ pub fn value_text(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::String(s) => s.clone(),
         serde_json::Value::Null => String::new(),
-        serde_json::Value::Object(m) if m.len() == 1 && m.contains_key("value") => {
-            value_text(&m["value"])
-        }
+        serde_json::Value::Object(m) if m.len() == 1 && m.contains_key("value") => value_text(&m["value"]),
         other => other.to_string(),
     }
 }
@@ -227,11 +201,7 @@ pub fn display_value(v: &serde_json::Value, language: Language) -> String {
             ("USD", Language::Zh) => "美元".to_string(),
             (c, _) => format!(" {c}"),
         };
-        let prefix = if cur == "USD" && language == Language::En {
-            "$"
-        } else {
-            ""
-        };
+        let prefix = if cur == "USD" && language == Language::En { "$" } else { "" };
         let suffix = if prefix.is_empty() { sym.as_str() } else { "" };
         return match (amount("value"), amount("min"), amount("max")) {
             (Some(x), _, _) => format!("{prefix}{x}{suffix}"),
@@ -244,32 +214,19 @@ pub fn display_value(v: &serde_json::Value, language: Language) -> String {
     match obj.get("type").and_then(|t| t.as_str()) {
         Some("instant") => {
             let value = obj.get("value").and_then(|x| x.as_str()).unwrap_or("");
-            let grain = obj
-                .get("grain")
-                .and_then(|x| x.as_str())
-                .unwrap_or("second");
+            let grain = obj.get("grain").and_then(|x| x.as_str()).unwrap_or("second");
             display_instant(value, grain)
         }
         Some("interval") => {
             let from = obj.get("from").and_then(|x| x.as_str()).unwrap_or("");
             let to = obj.get("to").and_then(|x| x.as_str()).unwrap_or("");
             let grain = obj.get("grain").and_then(|x| x.as_str()).unwrap_or("hour");
-            format!(
-                "{} – {}",
-                display_instant(from, grain),
-                display_instant(to, grain)
-            )
+            format!("{} – {}", display_instant(from, grain), display_instant(to, grain))
         }
         Some("time_of_day") => obj.get("value").map(value_text).unwrap_or_default(),
         _ => {
-            if let (Some(n), Some(unit)) =
-                (obj.get("value"), obj.get("unit").and_then(|u| u.as_str()))
-            {
-                return format!(
-                    "{} {unit}{}",
-                    value_text(n),
-                    if value_text(n) == "1" { "" } else { "s" }
-                );
+            if let (Some(n), Some(unit)) = (obj.get("value"), obj.get("unit").and_then(|u| u.as_str())) {
+                return format!("{} {unit}{}", value_text(n), if value_text(n) == "1" { "" } else { "s" });
             }
             value_text(v)
         }
@@ -294,36 +251,18 @@ mod tests {
     fn slots() -> BTreeMap<String, serde_json::Value> {
         let mut s = BTreeMap::new();
         s.insert("order_id".to_string(), json!("SO123456"));
-        s.insert(
-            "amount".to_string(),
-            json!({"value": 350, "currency": "CNY"}),
-        );
-        s.insert(
-            "when".to_string(),
-            json!({"type": "instant", "value": "2026-11-27T15:00:00", "grain": "hour"}),
-        );
+        s.insert("amount".to_string(), json!({"value": 350, "currency": "CNY"}));
+        s.insert("when".to_string(), json!({"type": "instant", "value": "2026-11-27T15:00:00", "grain": "hour"}));
         s
     }
 
     #[test]
     fn interpolates_slots_and_braces() {
         let s = slots();
-        assert_eq!(
-            interpolate("订单 {order_id} 退款 {amount}", &s, Language::Zh),
-            "订单 SO123456 退款 350元"
-        );
-        assert_eq!(
-            interpolate("{{literal}} {missing}!", &s, Language::En),
-            "{literal} !"
-        );
-        assert_eq!(
-            interpolate("at {when}", &s, Language::En),
-            "at 2026-11-27 15:00"
-        );
-        assert_eq!(
-            interpolate("unclosed {order_id", &s, Language::En),
-            "unclosed {order_id"
-        );
+        assert_eq!(interpolate("订单 {order_id} 退款 {amount}", &s, Language::Zh), "订单 SO123456 退款 350元");
+        assert_eq!(interpolate("{{literal}} {missing}!", &s, Language::En), "{literal} !");
+        assert_eq!(interpolate("at {when}", &s, Language::En), "at 2026-11-27 15:00");
+        assert_eq!(interpolate("unclosed {order_id", &s, Language::En), "unclosed {order_id");
     }
 
     #[test]
@@ -337,20 +276,10 @@ mod tests {
 "#;
         let r: Response = serde_yaml::from_str(yaml).unwrap();
         let mut s = BTreeMap::new();
-        assert_eq!(
-            pick_text(&r.select("web", &s).unwrap().text, Language::En, 0),
-            Some("generic")
-        );
-        assert_eq!(
-            pick_text(&r.select("sms", &s).unwrap().text, Language::En, 0),
-            Some("sms")
-        );
+        assert_eq!(pick_text(&r.select("web", &s).unwrap().text, Language::En, 0), Some("generic"));
+        assert_eq!(pick_text(&r.select("sms", &s).unwrap().text, Language::En, 0), Some("sms"));
         s.insert("status".to_string(), json!("shipped"));
-        let r2: Response =
-            serde_yaml::from_str(&yaml.replace("- text: {en: \"generic\"}\n", "")).unwrap();
-        assert_eq!(
-            pick_text(&r2.select("web", &s).unwrap().text, Language::En, 0),
-            Some("shipped")
-        );
+        let r2: Response = serde_yaml::from_str(&yaml.replace("- text: {en: \"generic\"}\n", "")).unwrap();
+        assert_eq!(pick_text(&r2.select("web", &s).unwrap().text, Language::En, 0), Some("shipped"));
     }
 }

@@ -20,10 +20,7 @@ pub struct SessionKey {
 impl SessionKey {
     /// Builds a key.
     pub fn new(tenant: impl Into<String>, conversation_id: impl Into<String>) -> Self {
-        Self {
-            tenant: tenant.into(),
-            conversation_id: conversation_id.into(),
-        }
+        Self { tenant: tenant.into(), conversation_id: conversation_id.into() }
     }
 }
 
@@ -163,12 +160,7 @@ pub trait SessionStore: Send + Sync {
     /// Loads a session, `None` when absent or expired.
     async fn load(&self, key: &SessionKey) -> Result<Option<Session>, StoreError>;
     /// Saves with a version check.
-    async fn save(
-        &self,
-        session: &Session,
-        expected_version: u64,
-        ttl: Duration,
-    ) -> Result<(), StoreError>;
+    async fn save(&self, session: &Session, expected_version: u64, ttl: Duration) -> Result<(), StoreError>;
     /// Deletes; returns whether something was there.
     async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError>;
 }
@@ -219,12 +211,7 @@ impl SessionStore for MemorySessionStore {
         }
     }
 
-    async fn save(
-        &self,
-        session: &Session,
-        expected_version: u64,
-        ttl: Duration,
-    ) -> Result<(), StoreError> {
+    async fn save(&self, session: &Session, expected_version: u64, ttl: Duration) -> Result<(), StoreError> {
         let now = std::time::Instant::now();
         let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let found = match map.get(&session.key) {
@@ -232,22 +219,14 @@ impl SessionStore for MemorySessionStore {
             _ => 0,
         };
         if found != expected_version {
-            return Err(StoreError::Conflict {
-                expected: expected_version,
-                found,
-            });
+            return Err(StoreError::Conflict { expected: expected_version, found });
         }
         map.insert(session.key.clone(), (session.clone(), now + ttl));
         Ok(())
     }
 
     async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
-        Ok(self
-            .entries
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(key)
-            .is_some())
+        Ok(self.entries.lock().unwrap_or_else(|p| p.into_inner()).remove(key).is_some())
     }
 }
 
@@ -262,17 +241,8 @@ mod tests {
         let mut s = Session::new(key.clone(), "u", Utc::now());
         s.version = 1;
         store.save(&s, 0, Duration::from_secs(60)).await.unwrap();
-        let err = store
-            .save(&s, 0, Duration::from_secs(60))
-            .await
-            .unwrap_err();
-        assert!(matches!(
-            err,
-            StoreError::Conflict {
-                expected: 0,
-                found: 1
-            }
-        ));
+        let err = store.save(&s, 0, Duration::from_secs(60)).await.unwrap_err();
+        assert!(matches!(err, StoreError::Conflict { expected: 0, found: 1 }));
         s.version = 2;
         store.save(&s, 1, Duration::from_secs(60)).await.unwrap();
         assert_eq!(store.load(&key).await.unwrap().unwrap().version, 2);
@@ -294,15 +264,7 @@ mod tests {
     fn history_stays_bounded() {
         let mut s = Session::new(SessionKey::new("t", "c"), "u", Utc::now());
         for i in 0..1000 {
-            s.remember(
-                HistoryEntry {
-                    at: Utc::now(),
-                    speaker: Speaker::User,
-                    text: i.to_string(),
-                    intent: None,
-                },
-                10,
-            );
+            s.remember(HistoryEntry { at: Utc::now(), speaker: Speaker::User, text: i.to_string(), intent: None }, 10);
         }
         assert_eq!(s.history.len(), 10);
         assert_eq!(s.history.front().unwrap().text, "990");

@@ -71,8 +71,8 @@ pub struct TestOutcome {
 /// Reads every `*.yaml` test in a folder, sorted by file name.
 pub fn load_tests(dir: &Path) -> Result<Vec<(String, ConversationTest)>, Error> {
     let mut out = Vec::new();
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| Error::InvalidInput(format!("cannot read {}: {e}", dir.display())))?;
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| Error::InvalidInput(format!("cannot read {}: {e}", dir.display())))?;
     let mut paths: Vec<_> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
@@ -82,19 +82,15 @@ pub fn load_tests(dir: &Path) -> Result<Vec<(String, ConversationTest)>, Error> 
     for p in paths {
         let text = std::fs::read_to_string(&p)
             .map_err(|e| Error::InvalidInput(format!("cannot read {}: {e}", p.display())))?;
-        let test: ConversationTest = serde_yaml::from_str(&text)
-            .map_err(|e| Error::InvalidInput(format!("{}: {e}", p.display())))?;
+        let test: ConversationTest =
+            serde_yaml::from_str(&text).map_err(|e| Error::InvalidInput(format!("{}: {e}", p.display())))?;
         out.push((p.display().to_string(), test));
     }
     Ok(out)
 }
 
 /// Runs one test in a fresh conversation.
-pub async fn run_test(
-    engine: &Engine,
-    test: &ConversationTest,
-    conversation_id: &str,
-) -> Result<TestOutcome, Error> {
+pub async fn run_test(engine: &Engine, test: &ConversationTest, conversation_id: &str) -> Result<TestOutcome, Error> {
     let mut failures = Vec::new();
     for (i, step) in test.steps.iter().enumerate() {
         let mut turn = Turn::new(conversation_id, step.user.clone());
@@ -103,13 +99,7 @@ pub async fn run_test(
             turn.channel = c.clone();
         }
         let reply = engine.handle(turn).await?;
-        let mut fail = |message: String| {
-            failures.push(Failure {
-                step: i + 1,
-                user: step.user.clone(),
-                message,
-            })
-        };
+        let mut fail = |message: String| failures.push(Failure { step: i + 1, user: step.user.clone(), message });
         if let Some(want) = &step.intent {
             let got = reply.intent.as_ref().map(|s| s.name.as_str()).unwrap_or("");
             if got != want {
@@ -119,10 +109,7 @@ pub async fn run_test(
         if let Some(pattern) = &step.reply {
             match regex::Regex::new(pattern) {
                 Ok(re) if re.is_match(&reply.text()) => {}
-                Ok(_) => fail(format!(
-                    "reply {:?} does not match /{pattern}/",
-                    reply.text()
-                )),
+                Ok(_) => fail(format!("reply {:?} does not match /{pattern}/", reply.text())),
                 Err(e) => fail(format!("bad reply pattern /{pattern}/: {e}")),
             }
         }
@@ -134,10 +121,7 @@ pub async fn run_test(
                 _ => false,
             };
             if !ok {
-                fail(format!(
-                    "slot `{slot}`: expected {want}, got {}",
-                    got.map_or("unset".into(), |g| g.to_string())
-                ));
+                fail(format!("slot `{slot}`: expected {want}, got {}", got.map_or("unset".into(), |g| g.to_string())));
             }
         }
         if let Some(want) = &step.flow {
@@ -152,8 +136,5 @@ pub async fn run_test(
             }
         }
     }
-    Ok(TestOutcome {
-        name: test.name.clone(),
-        failures,
-    })
+    Ok(TestOutcome { name: test.name.clone(), failures })
 }

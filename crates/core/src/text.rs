@@ -36,10 +36,7 @@ mod tests {
 
     #[test]
     fn folds_full_width_and_spaces() {
-        assert_eq!(
-            normalize("  ＳＯ１２３４５６\u{3000}还没到！ "),
-            "SO123456 还没到!"
-        );
+        assert_eq!(normalize("  ＳＯ１２３４５６\u{3000}还没到！ "), "SO123456 还没到!");
         assert_eq!(normalize("a\u{0007}b\u{200B}c\n\n d"), "abc d");
         assert_eq!(normalize(""), "");
     }

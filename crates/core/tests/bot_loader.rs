@@ -1,4 +1,5 @@
 //! The loader reports every mistake at once, each with its file and line.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use kefu_core::bot::{load_bot_files, Problem};
 use std::path::{Path, PathBuf};
@@ -9,10 +10,7 @@ const BASE: &str = "bot:
 ";
 
 fn load(files: &[(&str, &str)]) -> Result<kefu_core::BotDefinition, Vec<Problem>> {
-    let files: Vec<(PathBuf, String)> = files
-        .iter()
-        .map(|(n, t)| (PathBuf::from(n), t.to_string()))
-        .collect();
+    let files: Vec<(PathBuf, String)> = files.iter().map(|(n, t)| (PathBuf::from(n), t.to_string())).collect();
     load_bot_files(Path::new("."), &files).map_err(|p| p.0)
 }
 
@@ -61,10 +59,7 @@ fn unknown_intent_in_a_flow() {
 fn missing_translation() {
     let text = format!("{BASE}intents:\n  greet:\n    examples:\n      zh: [你好]\n    response: greet\nresponses:\n  greet:\n    text: {{zh: 你好}}\n");
     let ps = problems(&[("bot.yaml", &text)]);
-    let p = find(
-        &ps,
-        "intent `greet` has no examples in en (missing translation)",
-    );
+    let p = find(&ps, "intent `greet` has no examples in en (missing translation)");
     assert_eq!(p.line, Some(6), "{p}");
     let p = find(&ps, "response `greet` has no text in en");
     assert_eq!(p.line, Some(10), "{p}");
@@ -82,10 +77,7 @@ fn bad_regex() {
 fn duplicate_names_across_files() {
     let intent = "intents:\n  greet:\n    examples: {zh: [你好], en: [hi]}\n    response: greet\n";
     let ps = problems(&[
-        (
-            "a.yaml",
-            &format!("{BASE}{intent}responses:\n  greet:\n    text: {{zh: 你好, en: Hi}}\n"),
-        ),
+        ("a.yaml", &format!("{BASE}{intent}responses:\n  greet:\n    text: {{zh: 你好, en: Hi}}\n")),
         ("b.yaml", intent),
     ]);
     let p = find(&ps, "duplicate intent `greet` (first defined at a.yaml:5)");
@@ -95,14 +87,8 @@ fn duplicate_names_across_files() {
 
 #[test]
 fn duplicate_names_in_one_file() {
-    let ps = problems(&[(
-        "a.yaml",
-        &format!("{BASE}slots:\n  x: {{type: text}}\n  x: {{type: number}}\n"),
-    )]);
-    assert!(
-        ps[0].message.contains("duplicate entry with key \"x\""),
-        "{ps:?}"
-    );
+    let ps = problems(&[("a.yaml", &format!("{BASE}slots:\n  x: {{type: text}}\n  x: {{type: number}}\n"))]);
+    assert!(ps[0].message.contains("duplicate entry with key \"x\""), "{ps:?}");
     assert_eq!(ps[0].line, Some(5));
 }
 
@@ -138,23 +124,15 @@ fn placeholders_must_be_slots_and_buttons_must_name_intents() {
 
 #[test]
 fn problems_display_as_file_line_message() {
-    let ps = problems(&[(
-        "x.yaml",
-        &format!("{BASE}entities:\n  e:\n    regex: '('\n"),
-    )]);
+    let ps = problems(&[("x.yaml", &format!("{BASE}entities:\n  e:\n    regex: '('\n"))]);
     let line = ps[0].to_string();
-    assert!(
-        line.starts_with("x.yaml:6: entity `e` has a bad regex"),
-        "{line}"
-    );
+    assert!(line.starts_with("x.yaml:6: entity `e` has a bad regex"), "{line}");
 }
 
 #[test]
 fn loads_from_a_folder_and_reports_unreadable_ones() {
     let err = kefu_core::load_bot_dir(Path::new("/definitely/not/here")).unwrap_err();
     assert!(err.0[0].message.contains("cannot read the bot folder"));
-    let bot =
-        kefu_core::load_bot_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mini"))
-            .unwrap();
+    let bot = kefu_core::load_bot_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mini")).unwrap();
     assert_eq!(bot.bot.name, "mini");
 }

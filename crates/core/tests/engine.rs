@@ -1,5 +1,6 @@
 //! Engine behaviour with a small fixture bot and a keyword classifier (a test double for
 //! the classifier trait; the real models are exercised by the facade's conversation tests).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use async_trait::async_trait;
 use kefu_core::kb::{KbError, KbHit, KbQuery, KnowledgeBase};
@@ -12,29 +13,14 @@ struct Keywords(Vec<(&'static str, &'static str)>);
 
 #[async_trait]
 impl IntentClassifier for Keywords {
-    async fn classify(
-        &self,
-        text: &str,
-        _l: Language,
-        _k: usize,
-    ) -> Result<Vec<IntentScore>, NluError> {
+    async fn classify(&self, text: &str, _l: Language, _k: usize) -> Result<Vec<IntentScore>, NluError> {
         let lower = text.to_lowercase();
         Ok(self
             .0
             .iter()
             .find(|(kw, _)| lower.contains(kw))
-            .map(|(_, intent)| {
-                vec![IntentScore {
-                    name: intent.to_string(),
-                    confidence: 0.95,
-                }]
-            })
-            .unwrap_or_else(|| {
-                vec![IntentScore {
-                    name: "greet".into(),
-                    confidence: 0.1,
-                }]
-            }))
+            .map(|(_, intent)| vec![IntentScore { name: intent.to_string(), confidence: 0.95 }])
+            .unwrap_or_else(|| vec![IntentScore { name: "greet".into(), confidence: 0.1 }]))
     }
 }
 
@@ -48,12 +34,7 @@ impl KnowledgeBase for Faq {
             .then(|| KbHit {
                 id: "shipping".into(),
                 question: "q".into(),
-                answer: if q.language == Language::Zh {
-                    "48小时内发货。"
-                } else {
-                    "We ship within 48 hours."
-                }
-                .into(),
+                answer: if q.language == Language::Zh { "48小时内发货。" } else { "We ship within 48 hours." }.into(),
                 score: 0.9,
             })
             .into_iter()
@@ -68,11 +49,7 @@ fn bot() -> BotDefinition {
 
 fn engine_with(sink: Arc<MemoryEventSink>, store: Arc<dyn SessionStore>) -> Engine {
     let counter = FnAction::new(|call: &ActionCall| {
-        let n = call
-            .slots
-            .get("counter")
-            .and_then(|v| v.as_i64())
-            .unwrap_or(0);
+        let n = call.slots.get("counter").and_then(|v| v.as_i64()).unwrap_or(0);
         let mut out = ActionOutcome::default();
         out.slots.insert("counter".into(), (n + 1).into());
         Ok(out)
@@ -99,10 +76,7 @@ fn engine_with(sink: Arc<MemoryEventSink>, store: Arc<dyn SessionStore>) -> Engi
 
 fn engine() -> (Engine, Arc<MemoryEventSink>) {
     let sink = Arc::new(MemoryEventSink::new(10_000));
-    (
-        engine_with(sink.clone(), Arc::new(MemorySessionStore::new())),
-        sink,
-    )
+    (engine_with(sink.clone(), Arc::new(MemorySessionStore::new())), sink)
 }
 
 async fn say(e: &Engine, conv: &str, text: &str) -> Reply {
@@ -138,26 +112,12 @@ async fn returns_flow_in_chinese_with_digression_correction_and_confirmation() {
     let kinds: Vec<String> = sink
         .events()
         .iter()
-        .map(|e| {
-            serde_json::to_value(&e.event).unwrap()["type"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
+        .map(|e| serde_json::to_value(&e.event).unwrap()["type"].as_str().unwrap().to_string())
         .collect();
-    for k in [
-        "flow_started",
-        "slot_set",
-        "kb_answer",
-        "flow_completed",
-        "bot_message",
-        "user_message",
-        "intent_recognized",
-    ] {
-        assert!(
-            kinds.iter().any(|x| x == k),
-            "missing event {k} in {kinds:?}"
-        );
+    for k in
+        ["flow_started", "slot_set", "kb_answer", "flow_completed", "bot_message", "user_message", "intent_recognized"]
+    {
+        assert!(kinds.iter().any(|x| x == k), "missing event {k} in {kinds:?}");
     }
 }
 
@@ -175,10 +135,7 @@ async fn returns_flow_in_english_with_cancel_and_greeting_digression() {
     let r = say(&e, "c2", "cancel").await;
     assert_eq!(r.flow, None);
     assert!(r.slots.is_empty());
-    assert!(sink
-        .events()
-        .iter()
-        .any(|e| matches!(e.event, Event::FlowCancelled { .. })));
+    assert!(sink.events().iter().any(|e| matches!(e.event, Event::FlowCancelled { .. })));
 }
 
 #[tokio::test]
@@ -203,9 +160,7 @@ async fn fallbacks_lead_to_a_human() {
     assert!(r.messages.is_empty() && r.handoff);
     let evs = sink.events();
     assert!(evs.iter().any(|e| matches!(e.event, Event::Handoff { .. })));
-    assert!(evs
-        .iter()
-        .any(|e| matches!(e.event, Event::RoutedToAgent { .. })));
+    assert!(evs.iter().any(|e| matches!(e.event, Event::RoutedToAgent { .. })));
     assert!(e.release_handoff("default", "c4").await.unwrap());
     let r = say(&e, "c4", "hello").await;
     assert!(!r.handoff && r.text() == "Hi!");
@@ -225,9 +180,7 @@ async fn concurrent_turns_on_one_conversation_lose_no_update() {
     let mut tasks = Vec::new();
     for _ in 0..50 {
         let e = e.clone();
-        tasks.push(tokio::spawn(async move {
-            e.handle(Turn::new("shared", "加一")).await
-        }));
+        tasks.push(tokio::spawn(async move { e.handle(Turn::new("shared", "加一")).await }));
     }
     for t in tasks {
         t.await.unwrap().unwrap();
@@ -247,18 +200,12 @@ async fn replicas_sharing_a_store_lose_no_update() {
     let mut tasks = Vec::new();
     for i in 0..50 {
         let e = if i % 2 == 0 { a.clone() } else { b.clone() };
-        tasks.push(tokio::spawn(async move {
-            e.handle(Turn::new("shared", "add one")).await
-        }));
+        tasks.push(tokio::spawn(async move { e.handle(Turn::new("shared", "add one")).await }));
     }
     for t in tasks {
         t.await.unwrap().unwrap();
     }
-    let s = store
-        .load(&SessionKey::new("default", "shared"))
-        .await
-        .unwrap()
-        .unwrap();
+    let s = store.load(&SessionKey::new("default", "shared")).await.unwrap().unwrap();
     assert_eq!(s.slots["counter"], 50);
 }
 
@@ -267,21 +214,12 @@ async fn idle_sessions_expire() {
     let (e, sink) = engine();
     let t0 = chrono::Utc::now();
     e.handle(Turn::new("c6", "我要退货").at(t0)).await.unwrap();
-    let r = e
-        .handle(Turn::new("c6", "SO123456").at(t0 + chrono::Duration::seconds(30)))
-        .await
-        .unwrap();
+    let r = e.handle(Turn::new("c6", "SO123456").at(t0 + chrono::Duration::seconds(30))).await.unwrap();
     assert_eq!(r.flow.as_deref(), Some("returns"));
-    let r = e
-        .handle(Turn::new("c6", "你好").at(t0 + chrono::Duration::seconds(200)))
-        .await
-        .unwrap();
+    let r = e.handle(Turn::new("c6", "你好").at(t0 + chrono::Duration::seconds(200))).await.unwrap();
     assert_eq!(r.flow, None);
     assert!(r.slots.is_empty());
-    assert!(sink
-        .events()
-        .iter()
-        .any(|e| matches!(e.event, Event::SessionExpired)));
+    assert!(sink.events().iter().any(|e| matches!(e.event, Event::SessionExpired)));
     // the store forgets them too
     let store = MemorySessionStore::new();
     let mut s = Session::new(SessionKey::new("t", "x"), "u", t0);
@@ -294,18 +232,9 @@ async fn idle_sessions_expire() {
 #[tokio::test]
 async fn bad_input_is_a_typed_error() {
     let (e, _) = engine();
-    assert!(matches!(
-        e.handle(Turn::new("", "hi")).await,
-        Err(Error::InvalidInput(_))
-    ));
-    assert!(matches!(
-        e.handle(Turn::new("c", "x".repeat(20_000))).await,
-        Err(Error::InvalidInput(_))
-    ));
-    assert!(matches!(
-        e.handle(Turn::new("c\n", "hi")).await,
-        Err(Error::InvalidInput(_))
-    ));
+    assert!(matches!(e.handle(Turn::new("", "hi")).await, Err(Error::InvalidInput(_))));
+    assert!(matches!(e.handle(Turn::new("c", "x".repeat(20_000))).await, Err(Error::InvalidInput(_))));
+    assert!(matches!(e.handle(Turn::new("c\n", "hi")).await, Err(Error::InvalidInput(_))));
     let r = e.handle(Turn::new("c7", "")).await.unwrap();
     assert!(!r.messages.is_empty());
 }
@@ -316,10 +245,7 @@ async fn events_carry_ids_timestamps_and_order() {
     say(&e, "c8", "hello").await;
     let evs = sink.events();
     assert!(matches!(evs[0].event, Event::UserMessage { .. }));
-    assert!(matches!(
-        evs.last().unwrap().event,
-        Event::BotMessage { .. }
-    ));
+    assert!(matches!(evs.last().unwrap().event, Event::BotMessage { .. }));
     assert_eq!(evs[0].id, "default/c8/1/0");
     let json = serde_json::to_value(&evs[0]).unwrap();
     assert_eq!(json["type"], "user_message");

@@ -1,4 +1,5 @@
 //! Webhook actions against a real local HTTP server (run with `--features webhook`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 #![cfg(feature = "webhook")]
 
 use kefu_core::action::{ActionCall, ActionError, ActionHandler, WebhookHandler};
@@ -71,21 +72,13 @@ fn call() -> ActionCall {
 }
 
 fn spec(url: String, timeout_ms: u64) -> WebhookAction {
-    WebhookAction {
-        url,
-        timeout_ms,
-        headers: [("x-api-key".to_string(), "secret".to_string())].into(),
-    }
+    WebhookAction { url, timeout_ms, headers: [("x-api-key".to_string(), "secret".to_string())].into() }
 }
 
 #[tokio::test]
 async fn posts_the_call_and_reads_the_outcome() {
-    let (url, mut requests) = server(
-        "200 OK",
-        r#"{"slots": {"return_id": "R-1"}, "texts": ["已创建退货单 R-1"]}"#,
-        Duration::ZERO,
-    )
-    .await;
+    let (url, mut requests) =
+        server("200 OK", r#"{"slots": {"return_id": "R-1"}, "texts": ["已创建退货单 R-1"]}"#, Duration::ZERO).await;
     let h = WebhookHandler::new("create_return".into(), spec(url, 2000)).unwrap();
     let out = h.run(&call()).await.unwrap();
     assert_eq!(out.slots["return_id"], "R-1");
@@ -99,20 +92,14 @@ async fn posts_the_call_and_reads_the_outcome() {
 async fn times_out() {
     let (url, _rx) = server("200 OK", "{}", Duration::from_secs(3)).await;
     let h = WebhookHandler::new("slow".into(), spec(url, 200)).unwrap();
-    assert!(matches!(
-        h.run(&call()).await,
-        Err(ActionError::Timeout { millis: 200, .. })
-    ));
+    assert!(matches!(h.run(&call()).await, Err(ActionError::Timeout { millis: 200, .. })));
 }
 
 #[tokio::test]
 async fn http_errors_and_bad_bodies_are_failures() {
     let (url, _rx) = server("500 Internal Server Error", "{}", Duration::ZERO).await;
     let h = WebhookHandler::new("broken".into(), spec(url, 2000)).unwrap();
-    assert!(matches!(
-        h.run(&call()).await,
-        Err(ActionError::Failed { .. })
-    ));
+    assert!(matches!(h.run(&call()).await, Err(ActionError::Failed { .. })));
     let (url, _rx) = server("200 OK", "not json", Duration::ZERO).await;
     let h = WebhookHandler::new("garbled".into(), spec(url, 2000)).unwrap();
     let err = h.run(&call()).await.unwrap_err();

@@ -74,10 +74,7 @@ impl FaqIndex {
         let mut idx = self.inner.write().unwrap_or_else(|p| p.into_inner());
         let mut docs: Vec<FaqDocument> = std::mem::take(&mut idx.docs);
         docs.retain(|d| !(d.tenant == tenant && d.entry.id == entry.id));
-        docs.push(FaqDocument {
-            tenant: tenant.to_string(),
-            entry,
-        });
+        docs.push(FaqDocument { tenant: tenant.to_string(), entry });
         *idx = build(docs);
     }
 
@@ -94,11 +91,7 @@ impl FaqIndex {
 
     /// Number of entries.
     pub fn len(&self) -> usize {
-        self.inner
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .docs
-            .len()
+        self.inner.read().unwrap_or_else(|p| p.into_inner()).docs.len()
     }
 
     /// True when empty.
@@ -133,10 +126,7 @@ impl FaqIndex {
             .filter(|(_, (s, _))| *s > 0.0)
             .filter_map(|(d, (score, qi))| {
                 let entry = &idx.docs[d].entry;
-                let answer = entry
-                    .answer
-                    .get(&query.language)
-                    .or_else(|| entry.answer.values().next())?;
+                let answer = entry.answer.get(&query.language).or_else(|| entry.answer.values().next())?;
                 Some(KbHit {
                     id: entry.id.clone(),
                     question: idx.questions[qi].text.clone(),
@@ -159,10 +149,7 @@ impl KnowledgeBase for FaqIndex {
 }
 
 fn build(docs: Vec<FaqDocument>) -> Index {
-    let mut idx = Index {
-        docs,
-        ..Default::default()
-    };
+    let mut idx = Index { docs, ..Default::default() };
     let mut raw: Vec<(usize, Language, String, Vec<String>)> = Vec::new();
     for (d, doc) in idx.docs.iter().enumerate() {
         for (lang, qs) in &doc.entry.questions {
@@ -189,12 +176,7 @@ fn build(docs: Vec<FaqDocument>) -> Index {
         .into_iter()
         .map(|(doc, language, text, _)| {
             let vector = vectorize(&idx, &text, true);
-            Question {
-                doc,
-                language,
-                text,
-                vector,
-            }
+            Question { doc, language, text, vector }
         })
         .collect();
     idx.questions = questions;
@@ -213,10 +195,7 @@ fn vectorize(idx: &Index, text: &str, _indexing: bool) -> Vec<(u32, f32)> {
         .into_iter()
         .map(|(id, c)| {
             let df = idx.df.get(id as usize).copied().unwrap_or(1) as f32;
-            (
-                id,
-                (1.0 + c.ln()) * ((1.0 + n) / (1.0 + df)).ln().max(0.0) + 1e-6,
-            )
+            (id, (1.0 + c.ln()) * ((1.0 + n) / (1.0 + df)).ln().max(0.0) + 1e-6)
         })
         .collect();
     let norm = v.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
@@ -243,8 +222,8 @@ fn cosine(a: &[(u32, f32)], b: &[(u32, f32)]) -> f32 {
 }
 
 const STOPWORDS: [&str; 24] = [
-    "the", "a", "an", "is", "are", "do", "does", "i", "my", "to", "of", "for", "it", "can", "you",
-    "your", "me", "what", "how", "in", "on", "be", "we", "and",
+    "the", "a", "an", "is", "are", "do", "does", "i", "my", "to", "of", "for", "it", "can", "you", "your", "me",
+    "what", "how", "in", "on", "be", "we", "and",
 ];
 
 /// Terms of a text: English words (minus stop words) and word bigrams, Chinese character
@@ -286,10 +265,7 @@ fn terms(text: &str) -> Vec<String> {
     if !word.is_empty() {
         words.push(word);
     }
-    let content: Vec<&String> = words
-        .iter()
-        .filter(|w| !STOPWORDS.contains(&w.as_str()))
-        .collect();
+    let content: Vec<&String> = words.iter().filter(|w| !STOPWORDS.contains(&w.as_str())).collect();
     for w in &content {
         out.push(format!("w:{w}"));
         let chars: Vec<char> = format!("<{w}>").chars().collect();
@@ -317,22 +293,13 @@ mod tests {
                 (Language::En, en.iter().map(|s| s.to_string()).collect()),
             ]
             .into(),
-            answer: [
-                (Language::Zh, format!("{id}-zh")),
-                (Language::En, format!("{id}-en")),
-            ]
-            .into(),
+            answer: [(Language::Zh, format!("{id}-zh")), (Language::En, format!("{id}-en"))].into(),
             tags: vec![],
         }
     }
 
     fn q(tenant: &str, text: &str, language: Language) -> KbQuery {
-        KbQuery {
-            tenant: tenant.into(),
-            text: text.into(),
-            language,
-            top_k: 3,
-        }
+        KbQuery { tenant: tenant.into(), text: text.into(), language, top_k: 3 }
     }
 
     fn index() -> FaqIndex {
@@ -345,18 +312,12 @@ mod tests {
             entry(
                 "payment",
                 &["支持哪些付款方式", "可以用支付宝吗"],
-                &[
-                    "which payment methods do you accept",
-                    "can I pay with paypal",
-                ],
+                &["which payment methods do you accept", "can I pay with paypal"],
             ),
             entry(
                 "returns",
                 &["退货政策是什么", "多少天内可以退货"],
-                &[
-                    "what is your return policy",
-                    "how many days do I have to return",
-                ],
+                &["what is your return policy", "how many days do I have to return"],
             ),
         ])
     }
@@ -364,16 +325,10 @@ mod tests {
     #[tokio::test]
     async fn answers_in_both_languages() {
         let idx = index();
-        let hits = idx
-            .search(&q("t", "发货要多久？", Language::Zh))
-            .await
-            .unwrap();
+        let hits = idx.search(&q("t", "发货要多久？", Language::Zh)).await.unwrap();
         assert_eq!(hits[0].id, "shipping");
         assert_eq!(hits[0].answer, "shipping-zh");
-        let hits = idx
-            .search(&q("t", "What's the return policy?", Language::En))
-            .await
-            .unwrap();
+        let hits = idx.search(&q("t", "What's the return policy?", Language::En)).await.unwrap();
         assert_eq!(hits[0].id, "returns");
         assert_eq!(hits[0].answer, "returns-en");
         assert!(hits[0].score > 0.5);
@@ -390,37 +345,20 @@ mod tests {
     #[test]
     fn tenants_never_see_each_other() {
         let idx = FaqIndex::new();
-        idx.upsert(
-            "acme",
-            entry("secret", &["内部折扣码"], &["internal discount code"]),
-        );
+        idx.upsert("acme", entry("secret", &["内部折扣码"], &["internal discount code"]));
         idx.upsert("globex", entry("other", &["营业时间"], &["opening hours"]));
-        assert!(idx
-            .search_sync(&q("globex", "internal discount code", Language::En))
-            .iter()
-            .all(|h| h.id != "secret"));
-        assert_eq!(
-            idx.search_sync(&q("acme", "internal discount code", Language::En))[0].id,
-            "secret"
-        );
+        assert!(idx.search_sync(&q("globex", "internal discount code", Language::En)).iter().all(|h| h.id != "secret"));
+        assert_eq!(idx.search_sync(&q("acme", "internal discount code", Language::En))[0].id, "secret");
         assert!(idx.remove("acme", "secret"));
-        assert!(idx
-            .search_sync(&q("acme", "internal discount code", Language::En))
-            .is_empty());
+        assert!(idx.search_sync(&q("acme", "internal discount code", Language::En)).is_empty());
         assert_eq!(idx.len(), 1);
     }
 
     #[test]
     fn upsert_replaces_by_id() {
         let idx = index();
-        idx.upsert(
-            SHARED_TENANT,
-            entry("shipping", &["运费多少"], &["how much is shipping"]),
-        );
+        idx.upsert(SHARED_TENANT, entry("shipping", &["运费多少"], &["how much is shipping"]));
         assert_eq!(idx.len(), 3);
-        assert_eq!(
-            idx.search_sync(&q("t", "how much is shipping", Language::En))[0].id,
-            "shipping"
-        );
+        assert_eq!(idx.search_sync(&q("t", "how much is shipping", Language::En))[0].id, "shipping");
     }
 }

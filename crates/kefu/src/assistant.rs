@@ -84,10 +84,7 @@ impl AssistantBuilder {
 
     /// Called once per training epoch when the model must be trained.
     #[cfg(feature = "nlu")]
-    pub fn on_training_progress(
-        mut self,
-        f: impl FnMut(kefu_nlu::lexical::TrainProgress) + Send + 'static,
-    ) -> Self {
+    pub fn on_training_progress(mut self, f: impl FnMut(kefu_nlu::lexical::TrainProgress) + Send + 'static) -> Self {
         self.progress = Some(Box::new(f));
         self
     }
@@ -104,11 +101,9 @@ impl AssistantBuilder {
         let mut builder = Engine::builder(bot.clone());
         #[cfg(feature = "nlu")]
         {
-            let path = self.cache_model.then(|| {
-                self.model_path
-                    .clone()
-                    .unwrap_or_else(|| Assistant::default_model_path(&self.dir))
-            });
+            let path = self
+                .cache_model
+                .then(|| self.model_path.clone().unwrap_or_else(|| Assistant::default_model_path(&self.dir)));
             let mut progress = self.progress.take();
             let mut report = |p: kefu_nlu::lexical::TrainProgress| {
                 if let Some(f) = progress.as_mut() {
@@ -123,15 +118,13 @@ impl AssistantBuilder {
         {
             let _ = (&self.model_path, self.cache_model);
             return Err(Error::Core(kefu_core::Error::Config(
-                "built without the `nlu` feature: use Engine::builder with your own classifier"
-                    .into(),
+                "built without the `nlu` feature: use Engine::builder with your own classifier".into(),
             )));
         }
         #[cfg(feature = "kb")]
         {
             if !bot.faq.is_empty() {
-                builder =
-                    builder.knowledge_base(Arc::new(kefu_kb::FaqIndex::from_entries(&bot.faq)));
+                builder = builder.knowledge_base(Arc::new(kefu_kb::FaqIndex::from_entries(&bot.faq)));
             }
         }
         if let Some(store) = self.store {
@@ -155,27 +148,17 @@ pub fn train(
     progress: &mut dyn FnMut(kefu_nlu::lexical::TrainProgress),
 ) -> Result<kefu_nlu::LexicalIntentClassifier, Error> {
     let examples = normalized_examples(bot);
-    Ok(kefu_nlu::LexicalIntentClassifier::train(
-        &examples,
-        &lexical_config(bot),
-        progress,
-    )?)
+    Ok(kefu_nlu::LexicalIntentClassifier::train(&examples, &lexical_config(bot), progress)?)
 }
 
 #[cfg(feature = "nlu")]
 fn normalized_examples(bot: &BotDefinition) -> Vec<(String, String)> {
-    bot.training_examples()
-        .into_iter()
-        .map(|(t, l)| (kefu_core::text::normalize(&t), l))
-        .collect()
+    bot.training_examples().into_iter().map(|(t, l)| (kefu_core::text::normalize(&t), l)).collect()
 }
 
 #[cfg(feature = "nlu")]
 fn lexical_config(bot: &BotDefinition) -> kefu_nlu::lexical::LexicalConfig {
-    kefu_nlu::lexical::LexicalConfig {
-        seed: bot.nlu.seed,
-        ..Default::default()
-    }
+    kefu_nlu::lexical::LexicalConfig { seed: bot.nlu.seed, ..Default::default() }
 }
 
 /// Reuses the cached model when it was trained on the bot's current examples; otherwise

@@ -31,10 +31,9 @@ pub use assistant::{load_or_train, train};
 pub use assistant::{Assistant, AssistantBuilder};
 pub use error::Error;
 pub use kefu_core::{
-    self as core, action, bot, event, language, response, session, testing, ActionCall,
-    ActionHandler, ActionOutcome, BotDefinition, Engine, EngineBuilder, Entity, Event,
-    EventEnvelope, EventSink, FnAction, IntentScore, Language, MemoryEventSink, MemorySessionStore,
-    Reply, ReplyMessage, SessionStore, Turn,
+    self as core, action, bot, event, language, response, session, testing, ActionCall, ActionHandler, ActionOutcome,
+    BotDefinition, Engine, EngineBuilder, Entity, Event, EventEnvelope, EventSink, FnAction, IntentScore, Language,
+    MemoryEventSink, MemorySessionStore, Reply, ReplyMessage, SessionStore, Turn,
 };
 #[cfg(feature = "kb")]
 pub use kefu_kb as kb;

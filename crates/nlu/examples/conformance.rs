@@ -13,22 +13,12 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let show_fails = args.iter().any(|a| a == "--fails");
     let filter = args.iter().skip_while(|a| *a != "--fails").nth(1).cloned();
-    let limit: usize = args
-        .iter()
-        .skip_while(|a| *a != "--fails")
-        .nth(2)
-        .and_then(|x| x.parse().ok())
-        .unwrap_or(40);
+    let limit: usize = args.iter().skip_while(|a| *a != "--fails").nth(2).and_then(|x| x.parse().ok()).unwrap_or(40);
     let Some(dir) = find_corpus(Path::new(env!("CARGO_MANIFEST_DIR"))) else {
-        eprintln!(
-            "conformance corpus not found: no shared/data/duckling above {}",
-            env!("CARGO_MANIFEST_DIR")
-        );
+        eprintln!("conformance corpus not found: no shared/data/duckling above {}", env!("CARGO_MANIFEST_DIR"));
         std::process::exit(2);
     };
-    let out_dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../target")
-        .join("conformance");
+    let out_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target").join("conformance");
     let _ = std::fs::create_dir_all(&out_dir);
     let mut all_cases = Vec::new();
     let mut all_preds = Vec::new();
@@ -48,18 +38,12 @@ fn main() {
             }
             lat.push(us);
             if let Some(f) = f.as_mut() {
-                let ents: Vec<_> = p
-                    .iter()
-                    .map(|e| serde_json::json!({"kind": e.kind, "value": e.value, "text": e.text}))
-                    .collect();
+                let ents: Vec<_> =
+                    p.iter().map(|e| serde_json::json!({"kind": e.kind, "value": e.value, "text": e.text})).collect();
                 let _ = writeln!(f, "{}", serde_json::json!({"id": c.id, "entities": ents}));
             }
             if show_fails && !judge(c, &p) {
-                let kind = c
-                    .expect
-                    .first()
-                    .map(|x| x.0.to_string())
-                    .unwrap_or_else(|| "negative".into());
+                let kind = c.expect.first().map(|x| x.0.to_string()).unwrap_or_else(|| "negative".into());
                 let lang_s = if c.id.contains("/zh/") { "zh" } else { "en" };
                 let ok = match &filter {
                     None => true,
@@ -67,10 +51,7 @@ fn main() {
                 };
                 if ok && limit > 0 {
                     let want: Vec<_> = c.expect.iter().map(|e| e.1[0].to_string()).collect();
-                    let got: Vec<_> = p
-                        .iter()
-                        .map(|e| format!("{}:{}", e.kind, e.value))
-                        .collect();
+                    let got: Vec<_> = p.iter().map(|e| format!("{}:{}", e.kind, e.value)).collect();
                     println!(
                         "FAIL {} {:?} now={}\n   want {}\n   got  {}",
                         c.id,
@@ -86,28 +67,12 @@ fn main() {
         all_cases.extend(cases);
     }
     let t = score(&all_cases, &all_preds);
-    println!(
-        "{:<14} {:>6} {:>8} {:>9} {:>4}",
-        "group", "cases", "accuracy", "negatives", "fp"
-    );
+    println!("{:<14} {:>6} {:>8} {:>9} {:>4}", "group", "cases", "accuracy", "negatives", "fp");
     for (g, x) in &t {
-        println!(
-            "{:<14} {:>6} {:>7.1}% {:>9} {:>4}",
-            g,
-            x.cases,
-            100.0 * x.accuracy(),
-            x.negatives,
-            x.fp
-        );
+        println!("{:<14} {:>6} {:>7.1}% {:>9} {:>4}", g, x.cases, 100.0 * x.accuracy(), x.negatives, x.fp);
     }
     lat.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
     let q = |p: f64| lat[((lat.len() as f64 - 1.0) * p).round() as usize];
-    println!(
-        "latency per parse (µs): median {:.1}  p99 {:.1}  max {:.1}  (n={})",
-        q(0.5),
-        q(0.99),
-        q(1.0),
-        lat.len()
-    );
+    println!("latency per parse (µs): median {:.1}  p99 {:.1}  max {:.1}  (n={})", q(0.5), q(0.99), q(1.0), lat.len());
     println!("predictions written to {}", out_dir.display());
 }

@@ -12,30 +12,14 @@ use std::path::Path;
 use std::time::Instant;
 
 /// Reads `(text, label)` rows from a CSV file with a header row.
-pub fn read_csv(
-    path: &Path,
-    text_col: &str,
-    label_col: &str,
-) -> Result<Vec<(String, String)>, Error> {
-    let bad = |reason: String| Error::Dataset {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(false)
-        .from_path(path)
-        .map_err(|e| bad(e.to_string()))?;
+pub fn read_csv(path: &Path, text_col: &str, label_col: &str) -> Result<Vec<(String, String)>, Error> {
+    let bad = |reason: String| Error::Dataset { path: path.to_path_buf(), reason };
+    let mut reader = csv::ReaderBuilder::new().flexible(false).from_path(path).map_err(|e| bad(e.to_string()))?;
     let headers = reader.headers().map_err(|e| bad(e.to_string()))?.clone();
     let col = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h.trim() == name)
-            .ok_or_else(|| {
-                bad(format!(
-                    "no column `{name}` (columns: {})",
-                    headers.iter().collect::<Vec<_>>().join(", ")
-                ))
-            })
+        headers.iter().position(|h| h.trim() == name).ok_or_else(|| {
+            bad(format!("no column `{name}` (columns: {})", headers.iter().collect::<Vec<_>>().join(", ")))
+        })
     };
     let (ti, li) = (col(text_col)?, col(label_col)?);
     let mut rows = Vec::new();
@@ -129,10 +113,7 @@ pub fn evaluate(
     progress: &mut dyn FnMut(TrainProgress),
 ) -> Result<EvalReport, Error> {
     let started = Instant::now();
-    let normalized: Vec<(String, String)> = train
-        .iter()
-        .map(|(t, l)| (normalize(t), l.clone()))
-        .collect();
+    let normalized: Vec<(String, String)> = train.iter().map(|(t, l)| (normalize(t), l.clone())).collect();
     let model = LexicalIntentClassifier::train(&normalized, &opts.config, progress)?;
     let train_seconds = started.elapsed().as_secs_f64();
 
@@ -152,35 +133,17 @@ pub fn evaluate(
         predictions.push(label);
     }
     latencies.sort_by(f64::total_cmp);
-    let pct = |p: f64| {
-        latencies
-            .get(((latencies.len() as f64 - 1.0) * p).round() as usize)
-            .copied()
-            .unwrap_or(0.0)
-    };
+    let pct = |p: f64| latencies.get(((latencies.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0.0);
 
     let truth: Vec<&str> = test.iter().map(|(_, l)| l.as_str()).collect();
-    let correct = truth
-        .iter()
-        .zip(&predictions)
-        .filter(|(t, p)| **t == p.as_str())
-        .count();
+    let correct = truth.iter().zip(&predictions).filter(|(t, p)| **t == p.as_str()).count();
     let mut label_set: BTreeMap<String, usize> = BTreeMap::new();
-    for l in model
-        .labels()
-        .iter()
-        .map(String::as_str)
-        .chain(truth.iter().copied())
-    {
+    for l in model.labels().iter().map(String::as_str).chain(truth.iter().copied()) {
         let n = label_set.len();
         label_set.entry(l.to_string()).or_insert(n);
     }
     let labels: Vec<String> = label_set.keys().cloned().collect();
-    let index: BTreeMap<&str, usize> = labels
-        .iter()
-        .enumerate()
-        .map(|(i, l)| (l.as_str(), i))
-        .collect();
+    let index: BTreeMap<&str, usize> = labels.iter().enumerate().map(|(i, l)| (l.as_str(), i)).collect();
     let mut confusion = vec![vec![0u32; labels.len()]; labels.len()];
     for (t, p) in truth.iter().zip(&predictions) {
         if let (Some(&i), Some(&j)) = (index.get(t), index.get(p.as_str())) {
@@ -194,62 +157,27 @@ pub fn evaluate(
         let tp = f64::from(confusion[i][i]);
         let support: u32 = confusion[i].iter().sum();
         let predicted: u32 = confusion.iter().map(|row| row[i]).sum();
-        let precision = if predicted > 0 {
-            tp / f64::from(predicted)
-        } else {
-            0.0
-        };
-        let recall = if support > 0 {
-            tp / f64::from(support)
-        } else {
-            0.0
-        };
-        let f1 = if precision + recall > 0.0 {
-            2.0 * precision * recall / (precision + recall)
-        } else {
-            0.0
-        };
+        let precision = if predicted > 0 { tp / f64::from(predicted) } else { 0.0 };
+        let recall = if support > 0 { tp / f64::from(support) } else { 0.0 };
+        let f1 = if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 };
         if support > 0 || predicted > 0 {
             f1_sum += f1;
             f1_count += 1;
         }
-        per_intent.push(IntentStats {
-            intent: label.clone(),
-            precision,
-            recall,
-            f1,
-            support: support as usize,
-        });
+        per_intent.push(IntentStats { intent: label.clone(), precision, recall, f1, support: support as usize });
     }
     let (mut oos_recall, mut oos_precision, mut in_scope_accuracy) = (None, None, None);
     if let Some(oos) = &opts.oos_label {
         let true_oos = truth.iter().filter(|t| *t == oos).count();
         let pred_oos = predictions.iter().filter(|p| *p == oos).count();
-        let both = truth
-            .iter()
-            .zip(&predictions)
-            .filter(|(t, p)| *t == oos && *p == oos)
-            .count();
-        let in_scope: Vec<_> = truth
-            .iter()
-            .zip(&predictions)
-            .filter(|(t, _)| *t != oos)
-            .collect();
-        oos_recall = Some(if true_oos > 0 {
-            both as f64 / true_oos as f64
-        } else {
-            0.0
-        });
-        oos_precision = Some(if pred_oos > 0 {
-            both as f64 / pred_oos as f64
-        } else {
-            0.0
-        });
+        let both = truth.iter().zip(&predictions).filter(|(t, p)| *t == oos && *p == oos).count();
+        let in_scope: Vec<_> = truth.iter().zip(&predictions).filter(|(t, _)| *t != oos).collect();
+        oos_recall = Some(if true_oos > 0 { both as f64 / true_oos as f64 } else { 0.0 });
+        oos_precision = Some(if pred_oos > 0 { both as f64 / pred_oos as f64 } else { 0.0 });
         in_scope_accuracy = Some(if in_scope.is_empty() {
             0.0
         } else {
-            in_scope.iter().filter(|(t, p)| **t == p.as_str()).count() as f64
-                / in_scope.len() as f64
+            in_scope.iter().filter(|(t, p)| **t == p.as_str()).count() as f64 / in_scope.len() as f64
         });
     }
     Ok(EvalReport {
@@ -257,16 +185,8 @@ pub fn evaluate(
         train_examples: train.len(),
         test_examples: test.len(),
         labels: model.labels().len(),
-        accuracy: if test.is_empty() {
-            0.0
-        } else {
-            correct as f64 / test.len() as f64
-        },
-        macro_f1: if f1_count > 0 {
-            f1_sum / f1_count as f64
-        } else {
-            0.0
-        },
+        accuracy: if test.is_empty() { 0.0 } else { correct as f64 / test.len() as f64 },
+        macro_f1: if f1_count > 0 { f1_sum / f1_count as f64 } else { 0.0 },
         train_seconds,
         p50_ms: pct(0.5),
         p99_ms: pct(0.99),
@@ -281,12 +201,7 @@ pub fn evaluate(
 
 /// A self-contained HTML report: summary, per-intent table and confusion heat map.
 pub fn render_html(report: &EvalReport, title: &str) -> String {
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
+    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
     let mut h = String::new();
     h.push_str("<!doctype html><html><head><meta charset=\"utf-8\"><title>");
     h.push_str(&esc(title));
@@ -297,11 +212,7 @@ pub fn render_html(report: &EvalReport, title: &str) -> String {
         report.accuracy * 100.0, report.macro_f1, report.train_examples, report.test_examples, report.labels, report.train_seconds, report.p50_ms, report.p99_ms
     ));
     if let (Some(r), Some(p)) = (report.oos_recall, report.oos_precision) {
-        h.push_str(&format!(
-            "<li>out-of-scope recall {:.2} %, precision {:.2} %</li>",
-            r * 100.0,
-            p * 100.0
-        ));
+        h.push_str(&format!("<li>out-of-scope recall {:.2} %, precision {:.2} %</li>", r * 100.0, p * 100.0));
     }
     h.push_str("</ul><h2>Confusion matrix</h2><p>Rows: true intent; columns: predicted. Darker = more examples; red = errors.</p><table><tr><th></th>");
     for l in &report.confusion_labels {
@@ -310,10 +221,7 @@ pub fn render_html(report: &EvalReport, title: &str) -> String {
     h.push_str("</tr>");
     for (i, row) in report.confusion.iter().enumerate() {
         let total: u32 = row.iter().sum::<u32>().max(1);
-        h.push_str(&format!(
-            "<tr><th>{}</th>",
-            esc(&report.confusion_labels[i])
-        ));
+        h.push_str(&format!("<tr><th>{}</th>", esc(&report.confusion_labels[i])));
         for (j, &n) in row.iter().enumerate() {
             let a = f64::from(n) / f64::from(total);
             let color = if i == j {
@@ -349,9 +257,7 @@ mod tests {
     use super::*;
 
     fn rows(v: &[(&str, &str)]) -> Vec<(String, String)> {
-        v.iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect()
+        v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
     }
 
     #[test]
@@ -375,23 +281,13 @@ mod tests {
             ("tell me a joke please", "oos"),
             ("退款", "refund"),
         ]);
-        let opts = EvalOptions {
-            oos_label: Some("oos".into()),
-            ..Default::default()
-        };
+        let opts = EvalOptions { oos_label: Some("oos".into()), ..Default::default() };
         let r = evaluate(&train, &test, &opts, &mut |_| {}).unwrap();
         assert_eq!(r.test_examples, 4);
         assert!(r.accuracy >= 0.75, "{r:?}");
         assert!(r.oos_recall.is_some() && r.in_scope_accuracy.is_some());
         let json = serde_json::to_value(&r).unwrap();
-        for key in [
-            "accuracy",
-            "macro_f1",
-            "train_seconds",
-            "p50_ms",
-            "oos_recall",
-            "in_scope_accuracy",
-        ] {
+        for key in ["accuracy", "macro_f1", "train_seconds", "p50_ms", "oos_recall", "in_scope_accuracy"] {
             assert!(json.get(key).is_some(), "missing {key}");
         }
         let html = render_html(&r, "test <report>");
@@ -405,15 +301,9 @@ mod tests {
         let p = dir.join("a.csv");
         std::fs::write(&p, "text,category\n\"multi\nline\",x\nhello,y\n").unwrap();
         assert_eq!(read_csv(&p, "text", "category").unwrap().len(), 2);
-        assert!(matches!(
-            read_csv(&p, "text", "label"),
-            Err(Error::Dataset { .. })
-        ));
+        assert!(matches!(read_csv(&p, "text", "label"), Err(Error::Dataset { .. })));
         std::fs::write(&p, "text,category\n").unwrap();
-        assert!(matches!(
-            read_csv(&p, "text", "category"),
-            Err(Error::Dataset { .. })
-        ));
+        assert!(matches!(read_csv(&p, "text", "category"), Err(Error::Dataset { .. })));
         assert!(read_csv(&dir.join("missing.csv"), "text", "category").is_err());
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -66,13 +66,8 @@ impl LexicalIntentClassifier {
         config: &LexicalConfig,
         progress: &mut dyn FnMut(TrainProgress),
     ) -> Result<Self, Error> {
-        let data: Vec<TrainingExample> = examples
-            .iter()
-            .map(|(t, l)| TrainingExample {
-                text: t.clone(),
-                label: l.clone(),
-            })
-            .collect();
+        let data: Vec<TrainingExample> =
+            examples.iter().map(|(t, l)| TrainingExample { text: t.clone(), label: l.clone() }).collect();
         let model = LexicalModel::train(&data, config, progress)?;
         let header = ModelHeader {
             format_version: MODEL_FILE_VERSION,
@@ -100,19 +95,13 @@ impl LexicalIntentClassifier {
         self.model
             .predict_top(text, k)
             .into_iter()
-            .map(|(name, confidence)| IntentScore {
-                name: name.to_string(),
-                confidence,
-            })
+            .map(|(name, confidence)| IntentScore { name: name.to_string(), confidence })
             .collect()
     }
 
     /// Writes the model file.
     pub fn save(&self, path: &Path) -> Result<(), Error> {
-        let io = |source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        };
+        let io = |source| Error::Io { path: path.to_path_buf(), source };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
@@ -121,8 +110,7 @@ impl LexicalIntentClassifier {
         let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(io)?);
         let header = serde_json::to_vec(&self.header).map_err(|e| io(std::io::Error::other(e)))?;
         out.write_all(MAGIC).map_err(io)?;
-        out.write_all(&(header.len() as u32).to_le_bytes())
-            .map_err(io)?;
+        out.write_all(&(header.len() as u32).to_le_bytes()).map_err(io)?;
         out.write_all(&header).map_err(io)?;
         self.model.save(&mut out)?;
         out.flush().map_err(io)?;
@@ -132,33 +120,23 @@ impl LexicalIntentClassifier {
 
     /// Reads a model file, checking its magic bytes and format version.
     pub fn load(path: &Path) -> Result<Self, Error> {
-        let io = |source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let mismatch = |reason: String| Error::ModelMismatch {
-            path: path.to_path_buf(),
-            reason,
-        };
+        let io = |source| Error::Io { path: path.to_path_buf(), source };
+        let mismatch = |reason: String| Error::ModelMismatch { path: path.to_path_buf(), reason };
         let mut r = std::io::BufReader::new(std::fs::File::open(path).map_err(io)?);
         let mut magic = [0u8; 8];
-        r.read_exact(&mut magic)
-            .map_err(|_| mismatch("not a Kefu intent model (too short)".into()))?;
+        r.read_exact(&mut magic).map_err(|_| mismatch("not a Kefu intent model (too short)".into()))?;
         if &magic != MAGIC {
             return Err(mismatch("not a Kefu intent model (bad magic bytes)".into()));
         }
         let mut len = [0u8; 4];
-        r.read_exact(&mut len)
-            .map_err(|_| mismatch("truncated header".into()))?;
+        r.read_exact(&mut len).map_err(|_| mismatch("truncated header".into()))?;
         let len = u32::from_le_bytes(len);
         if len > MAX_HEADER_BYTES {
             return Err(mismatch(format!("header of {len} bytes is implausible")));
         }
         let mut header = vec![0u8; len as usize];
-        r.read_exact(&mut header)
-            .map_err(|_| mismatch("truncated header".into()))?;
-        let header: ModelHeader =
-            serde_json::from_slice(&header).map_err(|e| mismatch(format!("bad header: {e}")))?;
+        r.read_exact(&mut header).map_err(|_| mismatch("truncated header".into()))?;
+        let header: ModelHeader = serde_json::from_slice(&header).map_err(|e| mismatch(format!("bad header: {e}")))?;
         if header.format_version != MODEL_FILE_VERSION {
             return Err(mismatch(format!(
                 "format version {} is not supported (this build reads {MODEL_FILE_VERSION}); retrain with `kefu train`",
@@ -184,12 +162,7 @@ impl LexicalIntentClassifier {
 
 #[async_trait]
 impl IntentClassifier for LexicalIntentClassifier {
-    async fn classify(
-        &self,
-        text: &str,
-        _language: Language,
-        top_k: usize,
-    ) -> Result<Vec<IntentScore>, NluError> {
+    async fn classify(&self, text: &str, _language: Language, top_k: usize) -> Result<Vec<IntentScore>, NluError> {
         Ok(self.rank(text, top_k))
     }
 }
@@ -225,19 +198,12 @@ mod tests {
         assert_eq!(back.rank("我想退货", 1)[0].name, "return");
         let mut other = data();
         other.push(("bye".into(), "goodbye".into()));
-        let stale =
-            LexicalIntentClassifier::load_matching(&path, &training_fingerprint(&other, &cfg));
+        let stale = LexicalIntentClassifier::load_matching(&path, &training_fingerprint(&other, &cfg));
         assert!(matches!(stale, Err(Error::ModelMismatch { .. })));
         std::fs::write(&path, b"garbage!garbage!").unwrap();
-        assert!(matches!(
-            LexicalIntentClassifier::load(&path),
-            Err(Error::ModelMismatch { .. })
-        ));
+        assert!(matches!(LexicalIntentClassifier::load(&path), Err(Error::ModelMismatch { .. })));
         std::fs::write(&path, b"KEFUINT\n\xff\xff\xff\xff").unwrap();
-        assert!(matches!(
-            LexicalIntentClassifier::load(&path),
-            Err(Error::ModelMismatch { .. })
-        ));
+        assert!(matches!(LexicalIntentClassifier::load(&path), Err(Error::ModelMismatch { .. })));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

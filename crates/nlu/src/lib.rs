@@ -24,6 +24,4 @@ mod intent_model;
 
 pub use builtin::BuiltinEntityExtractor;
 pub use error::Error;
-pub use intent_model::{
-    training_fingerprint, LexicalIntentClassifier, ModelHeader, MODEL_FILE_VERSION,
-};
+pub use intent_model::{training_fingerprint, LexicalIntentClassifier, ModelHeader, MODEL_FILE_VERSION};

@@ -21,9 +21,7 @@ pub fn load_bot_dir(dir: &Path) -> Result<BotDefinition, BotProblems> {
     let mut paths: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| {
-            p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
-        })
+        .filter(|p| p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
         .collect();
     paths.sort();
     let mut files = Vec::new();
@@ -31,11 +29,7 @@ pub fn load_bot_dir(dir: &Path) -> Result<BotDefinition, BotProblems> {
     for path in paths {
         match std::fs::read_to_string(&path) {
             Ok(text) => files.push((path, text)),
-            Err(e) => problems.push(Problem {
-                file: path,
-                line: None,
-                message: format!("cannot read file: {e}"),
-            }),
+            Err(e) => problems.push(Problem { file: path, line: None, message: format!("cannot read file: {e}") }),
         }
     }
     if files.is_empty() && problems.is_empty() {
@@ -56,10 +50,7 @@ pub fn load_bot_dir(dir: &Path) -> Result<BotDefinition, BotProblems> {
 }
 
 /// Loads a bot from in-memory files `(path, text)`; `dir` resolves lookup tables.
-pub fn load_bot_files(
-    dir: &Path,
-    files: &[(PathBuf, String)],
-) -> Result<BotDefinition, BotProblems> {
+pub fn load_bot_files(dir: &Path, files: &[(PathBuf, String)]) -> Result<BotDefinition, BotProblems> {
     let mut acc = Accumulator::default();
     for (path, text) in files {
         acc.add_file(path, text);
@@ -91,18 +82,8 @@ struct Accumulator {
     unparsable_files: usize,
 }
 
-const SECTIONS: [&str; 10] = [
-    "bot",
-    "nlu",
-    "policy",
-    "intents",
-    "entities",
-    "slots",
-    "flows",
-    "responses",
-    "actions",
-    "faq",
-];
+const SECTIONS: [&str; 10] =
+    ["bot", "nlu", "policy", "intents", "entities", "slots", "flows", "responses", "actions", "faq"];
 
 impl Accumulator {
     fn add_file(&mut self, path: &Path, text: &str) {
@@ -128,10 +109,7 @@ impl Accumulator {
             self.problems.push(Problem {
                 file: path.into(),
                 line: Some(1),
-                message: format!(
-                    "a bot file must be a mapping of sections ({})",
-                    SECTIONS.join(", ")
-                ),
+                message: format!("a bot file must be a mapping of sections ({})", SECTIONS.join(", ")),
             });
             return;
         };
@@ -144,46 +122,22 @@ impl Accumulator {
                 });
                 continue;
             };
-            let origin = Origin {
-                file: path.into(),
-                line: locator.line_of(&[section]),
-            };
+            let origin = Origin { file: path.into(), line: locator.line_of(&[section]) };
             match section {
                 "bot" => self.single(value, origin, |a| &mut a.bot, "bot", &locator),
                 "nlu" => self.single(value, origin, |a| &mut a.nlu, "nlu", &locator),
                 "policy" => self.single(value, origin, |a| &mut a.policy, "policy", &locator),
-                "intents" => {
-                    self.named(value, path, &locator, section, |a| &mut a.intents, "intent")
-                }
-                "entities" => self.named(
-                    value,
-                    path,
-                    &locator,
-                    section,
-                    |a| &mut a.entities,
-                    "entity",
-                ),
+                "intents" => self.named(value, path, &locator, section, |a| &mut a.intents, "intent"),
+                "entities" => self.named(value, path, &locator, section, |a| &mut a.entities, "entity"),
                 "slots" => self.named(value, path, &locator, section, |a| &mut a.slots, "slot"),
                 "flows" => self.named(value, path, &locator, section, |a| &mut a.flows, "flow"),
-                "responses" => self.named(
-                    value,
-                    path,
-                    &locator,
-                    section,
-                    |a| &mut a.responses,
-                    "response",
-                ),
-                "actions" => {
-                    self.named(value, path, &locator, section, |a| &mut a.actions, "action")
-                }
+                "responses" => self.named(value, path, &locator, section, |a| &mut a.responses, "response"),
+                "actions" => self.named(value, path, &locator, section, |a| &mut a.actions, "action"),
                 "faq" => self.faq_section(value, path, &locator),
                 other => self.problems.push(Problem {
                     file: path.into(),
                     line: origin.line,
-                    message: format!(
-                        "unknown section `{other}` (expected one of: {})",
-                        SECTIONS.join(", ")
-                    ),
+                    message: format!("unknown section `{other}` (expected one of: {})", SECTIONS.join(", ")),
                 }),
             }
         }
@@ -200,26 +154,15 @@ impl Accumulator {
         match parse_item::<T>(value) {
             Ok(item) => {
                 if let Some((_, first)) = slot(self) {
-                    let message = format!(
-                        "duplicate `{section}` section (first defined at {})",
-                        describe(first)
-                    );
-                    self.problems.push(Problem {
-                        file: origin.file.clone(),
-                        line: origin.line,
-                        message,
-                    });
+                    let message = format!("duplicate `{section}` section (first defined at {})", describe(first));
+                    self.problems.push(Problem { file: origin.file.clone(), line: origin.line, message });
                 } else {
                     *slot(self) = Some((item, origin));
                 }
             }
             Err(message) => {
                 let line = field_line(locator, &[section], &message).or(origin.line);
-                self.problems.push(Problem {
-                    file: origin.file,
-                    line,
-                    message: format!("in `{section}`: {message}"),
-                })
+                self.problems.push(Problem { file: origin.file, line, message: format!("in `{section}`: {message}") })
             }
         }
     }
@@ -240,9 +183,7 @@ impl Accumulator {
             self.problems.push(Problem {
                 file: path.into(),
                 line: locator.line_of(&[section]),
-                message: format!(
-                    "`{section}` must be a mapping from {what} name to its definition"
-                ),
+                message: format!("`{section}` must be a mapping from {what} name to its definition"),
             });
             return;
         };
@@ -255,22 +196,12 @@ impl Accumulator {
                 });
                 continue;
             };
-            let origin = Origin {
-                file: path.into(),
-                line: locator.line_of(&[section, &name]),
-            };
+            let origin = Origin { file: path.into(), line: locator.line_of(&[section, &name]) };
             match parse_item::<T>(v) {
                 Ok(item) => {
                     if let Some((_, first)) = map(self).get(&name) {
-                        let message = format!(
-                            "duplicate {what} `{name}` (first defined at {})",
-                            describe(first)
-                        );
-                        self.problems.push(Problem {
-                            file: origin.file,
-                            line: origin.line,
-                            message,
-                        });
+                        let message = format!("duplicate {what} `{name}` (first defined at {})", describe(first));
+                        self.problems.push(Problem { file: origin.file, line: origin.line, message });
                     } else {
                         map(self).insert(name, (item, origin));
                     }
@@ -299,45 +230,19 @@ impl Accumulator {
             return;
         };
         for (i, v) in items.iter().enumerate() {
-            let id = v
-                .get("id")
-                .and_then(|x| x.as_str())
-                .unwrap_or("")
-                .to_string();
-            let line = if id.is_empty() {
-                locator.line_of(&["faq"])
-            } else {
-                locator.line_of(&["faq", &id])
-            };
+            let id = v.get("id").and_then(|x| x.as_str()).unwrap_or("").to_string();
+            let line = if id.is_empty() { locator.line_of(&["faq"]) } else { locator.line_of(&["faq", &id]) };
             match parse_item::<FaqEntry>(v) {
                 Ok(entry) => {
                     if let Some((_, first)) = self.faq.iter().find(|(e, _)| e.id == entry.id) {
-                        let message = format!(
-                            "duplicate FAQ id `{}` (first defined at {})",
-                            entry.id,
-                            describe(first)
-                        );
-                        self.problems.push(Problem {
-                            file: path.into(),
-                            line,
-                            message,
-                        });
+                        let message = format!("duplicate FAQ id `{}` (first defined at {})", entry.id, describe(first));
+                        self.problems.push(Problem { file: path.into(), line, message });
                     } else {
-                        self.faq.push((
-                            entry,
-                            Origin {
-                                file: path.into(),
-                                line,
-                            },
-                        ));
+                        self.faq.push((entry, Origin { file: path.into(), line }));
                     }
                 }
                 Err(message) => {
-                    let label = if id.is_empty() {
-                        format!("#{}", i + 1)
-                    } else {
-                        format!("`{id}`")
-                    };
+                    let label = if id.is_empty() { format!("#{}", i + 1) } else { format!("`{id}`") };
                     self.problems.push(Problem {
                         file: path.into(),
                         line,
@@ -362,41 +267,13 @@ impl Accumulator {
         };
         let origins = Origins {
             bot: bot_origin,
-            intents: self
-                .intents
-                .iter()
-                .map(|(k, (_, o))| (k.clone(), o.clone()))
-                .collect(),
-            entities: self
-                .entities
-                .iter()
-                .map(|(k, (_, o))| (k.clone(), o.clone()))
-                .collect(),
-            slots: self
-                .slots
-                .iter()
-                .map(|(k, (_, o))| (k.clone(), o.clone()))
-                .collect(),
-            flows: self
-                .flows
-                .iter()
-                .map(|(k, (_, o))| (k.clone(), o.clone()))
-                .collect(),
-            responses: self
-                .responses
-                .iter()
-                .map(|(k, (_, o))| (k.clone(), o.clone()))
-                .collect(),
-            actions: self
-                .actions
-                .iter()
-                .map(|(k, (_, o))| (k.clone(), o.clone()))
-                .collect(),
-            faq: self
-                .faq
-                .iter()
-                .map(|(e, o)| (e.id.clone(), o.clone()))
-                .collect(),
+            intents: self.intents.iter().map(|(k, (_, o))| (k.clone(), o.clone())).collect(),
+            entities: self.entities.iter().map(|(k, (_, o))| (k.clone(), o.clone())).collect(),
+            slots: self.slots.iter().map(|(k, (_, o))| (k.clone(), o.clone())).collect(),
+            flows: self.flows.iter().map(|(k, (_, o))| (k.clone(), o.clone())).collect(),
+            responses: self.responses.iter().map(|(k, (_, o))| (k.clone(), o.clone())).collect(),
+            actions: self.actions.iter().map(|(k, (_, o))| (k.clone(), o.clone())).collect(),
+            faq: self.faq.iter().map(|(e, o)| (e.id.clone(), o.clone())).collect(),
             texts: std::mem::take(&mut self.texts),
         };
         let mut def = BotDefinition {
@@ -404,18 +281,10 @@ impl Accumulator {
             nlu: self.nlu.map(|(n, _)| n).unwrap_or_default(),
             policy: self.policy.map(|(p, _)| p).unwrap_or_default(),
             intents: self.intents.into_iter().map(|(k, (v, _))| (k, v)).collect(),
-            entities: self
-                .entities
-                .into_iter()
-                .map(|(k, (v, _))| (k, v))
-                .collect(),
+            entities: self.entities.into_iter().map(|(k, (v, _))| (k, v)).collect(),
             slots: self.slots.into_iter().map(|(k, (v, _))| (k, v)).collect(),
             flows: self.flows.into_iter().map(|(k, (v, _))| (k, v)).collect(),
-            responses: self
-                .responses
-                .into_iter()
-                .map(|(k, (v, _))| (k, v))
-                .collect(),
+            responses: self.responses.into_iter().map(|(k, (v, _))| (k, v)).collect(),
             actions: self.actions.into_iter().map(|(k, (v, _))| (k, v)).collect(),
             faq: self.faq.into_iter().map(|(e, _)| e).collect(),
             tables: BTreeMap::new(),
@@ -475,11 +344,7 @@ impl Origins {
             }
             .or(line);
         }
-        Problem {
-            file: origin.file.clone(),
-            line,
-            message,
-        }
+        Problem { file: origin.file.clone(), line, message }
     }
 }
 

@@ -70,10 +70,7 @@ fn default_pipeline() -> String {
 
 impl Default for NluConfig {
     fn default() -> Self {
-        Self {
-            pipeline: default_pipeline(),
-            seed: 0,
-        }
+        Self { pipeline: default_pipeline(), seed: 0 }
     }
 }
 
@@ -398,10 +395,7 @@ pub struct BotDefinition {
 impl BotDefinition {
     /// The language used when detection is inconclusive.
     pub fn default_language(&self) -> Language {
-        self.bot
-            .default_language
-            .or_else(|| self.bot.languages.first().copied())
-            .unwrap_or(Language::En)
+        self.bot.default_language.or_else(|| self.bot.languages.first().copied()).unwrap_or(Language::En)
     }
 
     /// The flow an intent starts, if any (`flow:` on the intent, else a flow listing it as trigger).
@@ -409,10 +403,7 @@ impl BotDefinition {
         if let Some(f) = self.intents.get(intent).and_then(|i| i.flow.as_deref()) {
             return Some(f);
         }
-        self.flows
-            .iter()
-            .find(|(_, f)| f.triggers.iter().any(|t| t == intent))
-            .map(|(n, _)| n.as_str())
+        self.flows.iter().find(|(_, f)| f.triggers.iter().any(|t| t == intent)).map(|(n, _)| n.as_str())
     }
 
     /// Intent training examples `(text, intent)` for every language, plus the FAQ questions

@@ -49,9 +49,7 @@ pub(crate) struct Locator<'a> {
 
 impl<'a> Locator<'a> {
     pub(crate) fn new(text: &'a str) -> Self {
-        Self {
-            lines: text.lines().collect(),
-        }
+        Self { lines: text.lines().collect() }
     }
 
     pub(crate) fn line_of(&self, path: &[&str]) -> Option<usize> {
@@ -102,10 +100,7 @@ impl<'a> Locator<'a> {
 fn key_matches(content: &str, key: &str) -> bool {
     let content = content.strip_prefix("- ").unwrap_or(content).trim_start();
     for quote in ["", "\"", "'"] {
-        if let Some(rest) = content
-            .strip_prefix(quote)
-            .and_then(|r| r.strip_prefix(key))
-        {
+        if let Some(rest) = content.strip_prefix(quote).and_then(|r| r.strip_prefix(key)) {
             if let Some(after) = rest.strip_prefix(quote) {
                 if after.trim_start().starts_with(':') {
                     return true;
@@ -114,9 +109,7 @@ fn key_matches(content: &str, key: &str) -> bool {
         }
     }
     // list items identified by `id: key`
-    content
-        .strip_prefix("id:")
-        .is_some_and(|v| v.trim().trim_matches(['"', '\'']) == key)
+    content.strip_prefix("id:").is_some_and(|v| v.trim().trim_matches(['"', '\'']) == key)
 }
 
 #[cfg(test)]

@@ -9,32 +9,17 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 /// Built-in entity kinds a slot or response may refer to without declaring them.
-pub const BUILTIN_ENTITIES: [&str; 8] = [
-    "number", "ordinal", "amount", "duration", "time", "phone", "email", "url",
-];
+pub const BUILTIN_ENTITIES: [&str; 8] = ["number", "ordinal", "amount", "duration", "time", "phone", "email", "url"];
 
-pub(crate) fn validate(
-    def: &mut BotDefinition,
-    dir: &Path,
-    o: &Origins,
-    problems: &mut Vec<Problem>,
-) {
+pub(crate) fn validate(def: &mut BotDefinition, dir: &Path, o: &Origins, problems: &mut Vec<Problem>) {
     let langs: Vec<Language> = def.bot.languages.clone();
-    let bot_problem = |message: String| Problem {
-        file: o.bot.file.clone(),
-        line: o.bot.line,
-        message,
-    };
+    let bot_problem = |message: String| Problem { file: o.bot.file.clone(), line: o.bot.line, message };
     if langs.is_empty() {
-        problems.push(bot_problem(
-            "`bot.languages` must list at least one language (zh, en)".into(),
-        ));
+        problems.push(bot_problem("`bot.languages` must list at least one language (zh, en)".into()));
     }
     if let Some(d) = def.bot.default_language {
         if !langs.contains(&d) {
-            problems.push(bot_problem(format!(
-                "`bot.default_language` {d} is not one of `bot.languages`"
-            )));
+            problems.push(bot_problem(format!("`bot.default_language` {d} is not one of `bot.languages`")));
         }
     }
     if def.bot.timezone.parse::<chrono_tz::Tz>().is_err() {
@@ -46,12 +31,9 @@ pub(crate) fn validate(
     if def.bot.name.trim().is_empty() {
         problems.push(bot_problem("`bot.name` is empty".into()));
     }
-    if def.nlu.pipeline != "lexical" && def.nlu.pipeline != "neural" && def.nlu.pipeline != "fused"
-    {
-        problems.push(bot_problem(format!(
-            "`nlu.pipeline` `{}` is unknown (lexical, neural, fused)",
-            def.nlu.pipeline
-        )));
+    if def.nlu.pipeline != "lexical" && def.nlu.pipeline != "neural" && def.nlu.pipeline != "fused" {
+        problems
+            .push(bot_problem(format!("`nlu.pipeline` `{}` is unknown (lexical, neural, fused)", def.nlu.pipeline)));
     }
     let p = &def.policy;
     for (name, v) in [
@@ -60,51 +42,32 @@ pub(crate) fn validate(
         ("kb_threshold", p.kb_threshold),
     ] {
         if !(0.0..=1.0).contains(&v) {
-            problems.push(bot_problem(format!(
-                "`policy.{name}` must be between 0 and 1, got {v}"
-            )));
+            problems.push(bot_problem(format!("`policy.{name}` must be between 0 and 1, got {v}")));
         }
     }
     if p.max_history == 0 {
-        problems.push(bot_problem(
-            "`policy.max_history` must be at least 1".into(),
-        ));
+        problems.push(bot_problem("`policy.max_history` must be at least 1".into()));
     }
     if p.session_idle_timeout_secs == 0 {
-        problems.push(bot_problem(
-            "`policy.session_idle_timeout_secs` must be at least 1".into(),
-        ));
+        problems.push(bot_problem("`policy.session_idle_timeout_secs` must be at least 1".into()));
     }
 
     let missing_langs = |present: &dyn Fn(Language) -> bool| -> Vec<String> {
-        langs
-            .iter()
-            .filter(|l| !present(**l))
-            .map(|l| l.to_string())
-            .collect()
+        langs.iter().filter(|l| !present(**l)).map(|l| l.to_string()).collect()
     };
 
     // Intents.
     for (name, intent) in &def.intents {
-        let pb = |field: &[&str], needle: Option<&str>, m: String| {
-            o.problem("intents", name, field, needle, m)
-        };
+        let pb = |field: &[&str], needle: Option<&str>, m: String| o.problem("intents", name, field, needle, m);
         if name == FAQ_INTENT || name.starts_with('/') || name.contains(char::is_whitespace) {
-            problems.push(pb(
-                &[],
-                None,
-                format!("intent name `{name}` is reserved or contains spaces or `/`"),
-            ));
+            problems.push(pb(&[], None, format!("intent name `{name}` is reserved or contains spaces or `/`")));
         }
         let missing = missing_langs(&|l| intent.examples.get(&l).is_some_and(|v| !v.is_empty()));
         if !missing.is_empty() {
             problems.push(pb(
                 &["examples"],
                 None,
-                format!(
-                    "intent `{name}` has no examples in {} (missing translation)",
-                    missing.join(", ")
-                ),
+                format!("intent `{name}` has no examples in {} (missing translation)", missing.join(", ")),
             ));
         }
         for lang in intent.examples.keys() {
@@ -112,43 +75,26 @@ pub(crate) fn validate(
                 problems.push(pb(
                     &["examples"],
                     None,
-                    format!(
-                        "intent `{name}` has examples in {lang}, which is not in `bot.languages`"
-                    ),
+                    format!("intent `{name}` has examples in {lang}, which is not in `bot.languages`"),
                 ));
             }
         }
         if let Some(r) = &intent.response {
             if !def.responses.contains_key(r) {
-                problems.push(pb(
-                    &["response"],
-                    None,
-                    format!("intent `{name}` uses unknown response `{r}`"),
-                ));
+                problems.push(pb(&["response"], None, format!("intent `{name}` uses unknown response `{r}`")));
             }
         }
         if let Some(f) = &intent.flow {
             if !def.flows.contains_key(f) {
-                problems.push(pb(
-                    &["flow"],
-                    None,
-                    format!("intent `{name}` starts unknown flow `{f}`"),
-                ));
+                problems.push(pb(&["flow"], None, format!("intent `{name}` starts unknown flow `{f}`")));
             }
         }
         if let Some(a) = &intent.action {
             if !def.actions.contains_key(a) {
-                problems.push(pb(
-                    &["action"],
-                    None,
-                    format!("intent `{name}` runs unknown action `{a}`"),
-                ));
+                problems.push(pb(&["action"], None, format!("intent `{name}` runs unknown action `{a}`")));
             }
         }
-        let triggers_flow = def
-            .flows
-            .values()
-            .any(|f| f.triggers.iter().any(|t| t == name));
+        let triggers_flow = def.flows.values().any(|f| f.triggers.iter().any(|t| t == name));
         let builtin = ["affirm", "deny", "cancel"].contains(&name.as_str());
         if intent.response.is_none()
             && intent.flow.is_none()
@@ -157,7 +103,11 @@ pub(crate) fn validate(
             && !triggers_flow
             && !builtin
         {
-            problems.push(pb(&[], None, format!("intent `{name}` does nothing: give it a `response`, `flow`, `action` or `handoff: true`")));
+            problems.push(pb(
+                &[],
+                None,
+                format!("intent `{name}` does nothing: give it a `response`, `flow`, `action` or `handoff: true`"),
+            ));
         }
         if let Some(t) = &intent.title {
             let missing = missing_langs(&|l| t.contains_key(&l));
@@ -165,10 +115,7 @@ pub(crate) fn validate(
                 problems.push(pb(
                     &["title"],
                     None,
-                    format!(
-                        "intent `{name}` has no title in {} (missing translation)",
-                        missing.join(", ")
-                    ),
+                    format!("intent `{name}` has no title in {} (missing translation)", missing.join(", ")),
                 ));
             }
         }
@@ -178,31 +125,19 @@ pub(crate) fn validate(
     for (name, e) in &def.entities {
         let pb = |field: &[&str], m: String| o.problem("entities", name, field, None, m);
         if BUILTIN_ENTITIES.contains(&name.as_str()) {
-            problems.push(pb(
-                &[],
-                format!("entity `{name}` shadows the built-in entity of the same name"),
-            ));
+            problems.push(pb(&[], format!("entity `{name}` shadows the built-in entity of the same name")));
         }
         match (&e.regex, e.lookup.is_empty()) {
-            (Some(_), false) => problems.push(pb(
-                &[],
-                format!("entity `{name}` has both `regex` and `lookup`; choose one"),
-            )),
-            (None, true) => problems.push(pb(
-                &[],
-                format!("entity `{name}` needs a `regex` or a `lookup` list"),
-            )),
+            (Some(_), false) => {
+                problems.push(pb(&[], format!("entity `{name}` has both `regex` and `lookup`; choose one")))
+            }
+            (None, true) => problems.push(pb(&[], format!("entity `{name}` needs a `regex` or a `lookup` list"))),
             _ => {}
         }
         if let Some(re) = &e.regex {
             if let Err(err) = regex::Regex::new(re) {
-                problems.push(pb(
-                    &["regex"],
-                    format!(
-                        "entity `{name}` has a bad regex: {}",
-                        one_line(&err.to_string())
-                    ),
-                ));
+                problems
+                    .push(pb(&["regex"], format!("entity `{name}` has a bad regex: {}", one_line(&err.to_string()))));
             }
         }
     }
@@ -212,26 +147,18 @@ pub(crate) fn validate(
         let pb = |field: &[&str], m: String| o.problem("slots", name, field, None, m);
         if let Some(ent) = &s.entity {
             if !def.entities.contains_key(ent) && !BUILTIN_ENTITIES.contains(&ent.as_str()) {
-                problems.push(pb(
-                    &["entity"],
-                    format!("slot `{name}` is filled by unknown entity `{ent}`"),
-                ));
+                problems.push(pb(&["entity"], format!("slot `{name}` is filled by unknown entity `{ent}`")));
             }
         }
         if s.slot_type == SlotType::Categorical && s.values.is_empty() && s.entity.is_none() {
-            problems.push(pb(
-                &[],
-                format!("categorical slot `{name}` needs `values` or a lookup `entity`"),
-            ));
+            problems.push(pb(&[], format!("categorical slot `{name}` needs `values` or a lookup `entity`")));
         }
     }
 
     // Flows.
     let slot_names: BTreeSet<&str> = def.slots.keys().map(String::as_str).collect();
     for (name, f) in &def.flows {
-        let pb = |field: &[&str], needle: Option<&str>, m: String| {
-            o.problem("flows", name, field, needle, m)
-        };
+        let pb = |field: &[&str], needle: Option<&str>, m: String| o.problem("flows", name, field, needle, m);
         for t in &f.triggers {
             if !def.intents.contains_key(t) {
                 problems.push(pb(
@@ -248,19 +175,12 @@ pub(crate) fn validate(
         for fs in &f.slots {
             let here = |m: String| pb(&["slots"], Some(&fs.slot), m);
             if !slot_names.contains(fs.slot.as_str()) {
-                problems.push(here(format!(
-                    "flow `{name}` asks for unknown slot `{}`",
-                    fs.slot
-                )));
+                problems.push(here(format!("flow `{name}` asks for unknown slot `{}`", fs.slot)));
             }
             if !seen.insert(fs.slot.as_str()) {
-                problems.push(here(format!(
-                    "flow `{name}` asks for slot `{}` twice",
-                    fs.slot
-                )));
+                problems.push(here(format!("flow `{name}` asks for slot `{}` twice", fs.slot)));
             }
-            let missing =
-                missing_langs(&|l| fs.prompt.get(&l).is_some_and(|p| !p.as_slice().is_empty()));
+            let missing = missing_langs(&|l| fs.prompt.get(&l).is_some_and(|p| !p.as_slice().is_empty()));
             if !missing.is_empty() {
                 problems.push(here(format!(
                     "flow `{name}`: the prompt for `{}` is missing in {} (missing translation)",
@@ -293,15 +213,11 @@ pub(crate) fn validate(
                 }
                 if let Some(a) = &v.action {
                     if !def.actions.contains_key(a) {
-                        problems.push(here(format!(
-                            "flow `{name}`: validation uses unknown action `{a}`"
-                        )));
+                        problems.push(here(format!("flow `{name}`: validation uses unknown action `{a}`")));
                     }
                 }
             }
-            check_buttons(&fs.buttons, def, &langs, &mut |m| {
-                problems.push(here(format!("flow `{name}`: {m}")))
-            });
+            check_buttons(&fs.buttons, def, &langs, &mut |m| problems.push(here(format!("flow `{name}`: {m}"))));
         }
         if let Some(c) = &f.confirm {
             let missing = missing_langs(&|l| c.contains_key(&l));
@@ -309,37 +225,23 @@ pub(crate) fn validate(
                 problems.push(pb(
                     &["confirm"],
                     None,
-                    format!(
-                        "flow `{name}`: `confirm` is missing in {} (missing translation)",
-                        missing.join(", ")
-                    ),
+                    format!("flow `{name}`: `confirm` is missing in {} (missing translation)", missing.join(", ")),
                 ));
             }
             check_templates_localized(c, &slot_names, &mut |m| {
                 problems.push(pb(&["confirm"], None, format!("flow `{name}`: {m}")))
             });
         }
-        for (field, outcome) in [
-            ("on_complete", Some(&f.on_complete)),
-            ("on_decline", f.on_decline.as_ref()),
-        ] {
+        for (field, outcome) in [("on_complete", Some(&f.on_complete)), ("on_decline", f.on_decline.as_ref())] {
             let Some(outcome) = outcome else { continue };
             if let Some(a) = &outcome.action {
                 if !def.actions.contains_key(a) {
-                    problems.push(pb(
-                        &[field],
-                        None,
-                        format!("flow `{name}`: `{field}` runs unknown action `{a}`"),
-                    ));
+                    problems.push(pb(&[field], None, format!("flow `{name}`: `{field}` runs unknown action `{a}`")));
                 }
             }
             if let Some(r) = &outcome.response {
                 if !def.responses.contains_key(r) {
-                    problems.push(pb(
-                        &[field],
-                        None,
-                        format!("flow `{name}`: `{field}` uses unknown response `{r}`"),
-                    ));
+                    problems.push(pb(&[field], None, format!("flow `{name}`: `{field}` uses unknown response `{r}`")));
                 }
             }
         }
@@ -348,9 +250,7 @@ pub(crate) fn validate(
     // Responses.
     for (name, r) in &def.responses {
         let pb = |m: String| o.problem("responses", name, &[], None, m);
-        check_response(name, r, def, &langs, &slot_names, &mut |m| {
-            problems.push(pb(m))
-        });
+        check_response(name, r, def, &langs, &slot_names, &mut |m| problems.push(pb(m)));
     }
 
     // Actions.
@@ -359,10 +259,7 @@ pub(crate) fn validate(
         let pb = |field: &[&str], m: String| o.problem("actions", name, field, None, m);
         let kinds = a.lookup.is_some() as u8 + a.webhook.is_some() as u8 + a.code as u8;
         if kinds != 1 {
-            problems.push(pb(
-                &[],
-                format!("action `{name}` must be exactly one of `lookup`, `webhook`, `code: true`"),
-            ));
+            problems.push(pb(&[], format!("action `{name}` must be exactly one of `lookup`, `webhook`, `code: true`")));
         }
         if let Some(w) = &a.webhook {
             if !(w.url.starts_with("http://") || w.url.starts_with("https://")) {
@@ -372,30 +269,24 @@ pub(crate) fn validate(
                 ));
             }
             if !cfg!(feature = "webhook") {
-                problems.push(pb(&["webhook"], format!("action `{name}` is a webhook, but Kefu was built without the `webhook` feature")));
+                problems.push(pb(
+                    &["webhook"],
+                    format!("action `{name}` is a webhook, but Kefu was built without the `webhook` feature"),
+                ));
             }
         }
         if let Some(l) = &a.lookup {
             if !slot_names.contains(l.key.as_str()) {
-                problems.push(pb(
-                    &["lookup", "key"],
-                    format!("action `{name}`: lookup key `{}` is not a slot", l.key),
-                ));
+                problems.push(pb(&["lookup", "key"], format!("action `{name}`: lookup key `{}` is not a slot", l.key)));
             }
             for slot in l.set.keys() {
                 if !slot_names.contains(slot.as_str()) {
-                    problems.push(pb(
-                        &["lookup", "set"],
-                        format!("action `{name}`: sets unknown slot `{slot}`"),
-                    ));
+                    problems.push(pb(&["lookup", "set"], format!("action `{name}`: sets unknown slot `{slot}`")));
                 }
             }
             for r in l.found.iter().chain(l.not_found.iter()) {
                 if !def.responses.contains_key(r) {
-                    problems.push(pb(
-                        &["lookup"],
-                        format!("action `{name}`: unknown response `{r}`"),
-                    ));
+                    problems.push(pb(&["lookup"], format!("action `{name}`: unknown response `{r}`")));
                 }
             }
             if !tables.contains_key(&l.table) {
@@ -403,10 +294,9 @@ pub(crate) fn validate(
                     Ok(rows) => {
                         tables.insert(l.table.clone(), rows);
                     }
-                    Err(m) => problems.push(pb(
-                        &["lookup", "table"],
-                        format!("action `{name}`: table `{}`: {m}", l.table),
-                    )),
+                    Err(m) => {
+                        problems.push(pb(&["lookup", "table"], format!("action `{name}`: table `{}`: {m}", l.table)))
+                    }
                 }
             }
         }
@@ -423,22 +313,14 @@ pub(crate) fn validate(
         if !missing.is_empty() {
             problems.push(pb(
                 &["questions"],
-                format!(
-                    "FAQ `{}` has no question in {} (missing translation)",
-                    e.id,
-                    missing.join(", ")
-                ),
+                format!("FAQ `{}` has no question in {} (missing translation)", e.id, missing.join(", ")),
             ));
         }
         let missing = missing_langs(&|l| e.answer.get(&l).is_some_and(|a| !a.trim().is_empty()));
         if !missing.is_empty() {
             problems.push(pb(
                 &["answer"],
-                format!(
-                    "FAQ `{}` has no answer in {} (missing translation)",
-                    e.id,
-                    missing.join(", ")
-                ),
+                format!("FAQ `{}` has no answer in {} (missing translation)", e.id, missing.join(", ")),
             ));
         }
     }
@@ -462,25 +344,15 @@ fn check_response(
             .map(|l| l.to_string())
             .collect();
         if !missing.is_empty() {
-            report(format!(
-                "response `{name}` has no text in {} (missing translation)",
-                missing.join(", ")
-            ));
+            report(format!("response `{name}` has no text in {} (missing translation)", missing.join(", ")));
         }
-        check_templates_localized(&v.text, slots, &mut |m| {
-            report(format!("response `{name}`: {m}"))
-        });
+        check_templates_localized(&v.text, slots, &mut |m| report(format!("response `{name}`: {m}")));
         if let Some(c) = &v.when {
             if !slots.contains(c.slot.as_str()) {
-                report(format!(
-                    "response `{name}`: condition on unknown slot `{}`",
-                    c.slot
-                ));
+                report(format!("response `{name}`: condition on unknown slot `{}`", c.slot));
             }
         }
-        check_buttons(&v.buttons, def, langs, &mut |m| {
-            report(format!("response `{name}`: {m}"))
-        });
+        check_buttons(&v.buttons, def, langs, &mut |m| report(format!("response `{name}`: {m}")));
     }
 }
 
@@ -493,30 +365,20 @@ fn check_buttons(
     for b in buttons {
         if let Some(intent) = b.payload.strip_prefix('/') {
             if !def.intents.contains_key(intent) {
-                report(format!(
-                    "button payload `{}` names unknown intent `{intent}`",
-                    b.payload
-                ));
+                report(format!("button payload `{}` names unknown intent `{intent}`", b.payload));
             }
         }
         if let crate::response::ButtonTitle::Localized(m) = &b.title {
             for l in langs {
                 if !m.contains_key(l) {
-                    report(format!(
-                        "button `{}` has no title in {l} (missing translation)",
-                        b.payload
-                    ));
+                    report(format!("button `{}` has no title in {l} (missing translation)", b.payload));
                 }
             }
         }
     }
 }
 
-fn check_templates_localized(
-    texts: &Localized,
-    slots: &BTreeSet<&str>,
-    report: &mut dyn FnMut(String),
-) {
+fn check_templates_localized(texts: &Localized, slots: &BTreeSet<&str>, report: &mut dyn FnMut(String)) {
     for t in texts.values().flat_map(|v| v.as_slice()) {
         for placeholder in placeholders(t) {
             if !slots.contains(placeholder.as_str()) {
@@ -543,9 +405,7 @@ pub(crate) fn placeholders(template: &str) -> Vec<String> {
     out
 }
 
-fn load_table(
-    path: &Path,
-) -> Result<Vec<std::collections::BTreeMap<String, serde_json::Value>>, String> {
+fn load_table(path: &Path) -> Result<Vec<std::collections::BTreeMap<String, serde_json::Value>>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
     serde_yaml::from_str(&text).map_err(|e| format!("must be a YAML list of rows: {e}"))
 }

@@ -343,11 +343,7 @@ fn money_at(c: &[char], i: usize, lang: Lang) -> Option<Money> {
     if let Some((e, cu)) = lex_at(&PREFIX, c, i) {
         let q = skip_ws(c, e);
         if let Some(m) = zh_money(c, q) {
-            return Some(Money {
-                cur: Some(cu.code),
-                named: true,
-                ..m
-            });
+            return Some(Money { cur: Some(cu.code), named: true, ..m });
         }
         let n = number(c, q, lang)?;
         let mut v = n.v;
@@ -357,16 +353,7 @@ fn money_at(c: &[char], i: usize, lang: Lang) -> Option<Money> {
             v += c2;
             end = e2;
         }
-        return Some(Money {
-            v,
-            cur: if cu.code.is_empty() {
-                None
-            } else {
-                Some(cu.code)
-            },
-            named: true,
-            end,
-        });
+        return Some(Money { v, cur: if cu.code.is_empty() { None } else { Some(cu.code) }, named: true, end });
     }
     if zh_first || lang == Lang::Zh {
         if let Some(m) = zh_money(c, i) {
@@ -374,22 +361,13 @@ fn money_at(c: &[char], i: usize, lang: Lang) -> Option<Money> {
             let q = skip_ws(c, m.end);
             if let Some((e, cu)) = lex_at(&SUFFIX, c, q) {
                 if is_cjk(at(c, q)) {
-                    return Some(Money {
-                        cur: Some(cu.code),
-                        named: true,
-                        end: e,
-                        ..m
-                    });
+                    return Some(Money { cur: Some(cu.code), named: true, end: e, ..m });
                 }
             }
             return Some(m);
         }
     }
-    let n = if word_start(c, i)
-        && (read_word(c, i)
-            .map(|w| w.0 == "a" || w.0 == "an")
-            .unwrap_or(false))
-    {
+    let n = if word_start(c, i) && (read_word(c, i).map(|w| w.0 == "a" || w.0 == "an").unwrap_or(false)) {
         // "a dollar", "a US$4.7 billion"
         let (_, e) = read_word(c, i)?;
         let q = skip_ws(c, e);
@@ -398,13 +376,7 @@ fn money_at(c: &[char], i: usize, lang: Lang) -> Option<Money> {
                 return Some(m);
             }
         }
-        Num {
-            v: 1.0,
-            s: i,
-            e,
-            form: super::numeral::Form::Words,
-            ndig: 0,
-        }
+        Num { v: 1.0, s: i, e, form: super::numeral::Form::Words, ndig: 0 }
     } else {
         number(c, i, lang)?
     };
@@ -419,16 +391,7 @@ fn money_at(c: &[char], i: usize, lang: Lang) -> Option<Money> {
             end = e2;
         }
     }
-    Some(Money {
-        v,
-        cur: if cu.code.is_empty() {
-            None
-        } else {
-            Some(cu.code)
-        },
-        named: true,
-        end,
-    })
+    Some(Money { v, cur: if cu.code.is_empty() { None } else { Some(cu.code) }, named: true, end })
 }
 
 /// A number that may be the first bound of a range whose currency comes later.
@@ -437,12 +400,7 @@ fn bare_or_money(c: &[char], i: usize, lang: Lang) -> Option<Money> {
         return Some(m);
     }
     let n = number(c, i, lang)?;
-    Some(Money {
-        v: n.v,
-        cur: None,
-        named: false,
-        end: n.e,
-    })
+    Some(Money { v: n.v, cur: None, named: false, end: n.e })
 }
 
 const MAX_WORDS: &[(&str, bool)] = &[
@@ -519,11 +477,7 @@ fn amount_at(c: &[char], i: usize, lang: Lang) -> Option<(usize, Value)> {
         if word_start(c, p) || is_cjk(at(c, p)) {
             let q = skip_ws(c, e);
             let m = money_at(c, q, lang)?;
-            let (mn, mx) = if *is_max {
-                (None, Some(m.v))
-            } else {
-                (Some(m.v), None)
-            };
+            let (mn, mx) = if *is_max { (None, Some(m.v)) } else { (Some(m.v), None) };
             return Some((m.end, to_value(None, mn, mx, m.cur)));
         }
     }
@@ -535,26 +489,14 @@ fn amount_at(c: &[char], i: usize, lang: Lang) -> Option<(usize, Value)> {
     let a = bare_or_money(c, q0, lang)?;
     // range connector
     let q = skip_ws(c, a.end);
-    let conn = if range_kw {
-        read_word(c, q)
-            .filter(|(w, _)| w == "and" || w == "to")
-            .map(|x| x.1)
-    } else {
-        None
-    }
-    .or_else(|| match at(c, q) {
-        '-' | '~' | '到' | '至' => Some(q + 1),
-        _ => read_word(c, q).filter(|(w, _)| w == "to").map(|x| x.1),
-    });
+    let conn = if range_kw { read_word(c, q).filter(|(w, _)| w == "and" || w == "to").map(|x| x.1) } else { None }
+        .or_else(|| match at(c, q) {
+            '-' | '~' | '到' | '至' => Some(q + 1),
+            _ => read_word(c, q).filter(|(w, _)| w == "to").map(|x| x.1),
+        });
     if let Some(ce) = conn {
         let q2 = skip_ws(c, ce);
-        if let Some(b) = money_at(c, q2, lang).or_else(|| {
-            if a.named {
-                bare_or_money(c, q2, lang)
-            } else {
-                None
-            }
-        }) {
+        if let Some(b) = money_at(c, q2, lang).or_else(|| if a.named { bare_or_money(c, q2, lang) } else { None }) {
             if a.named || b.named {
                 let cur = if b.named { b.cur } else { a.cur };
                 if a.v <= b.v {
@@ -574,11 +516,7 @@ fn amount_at(c: &[char], i: usize, lang: Lang) -> Option<(usize, Value)> {
         _ => None,
     };
     if let Some((is_max, e)) = tail {
-        let (mn, mx) = if is_max {
-            (None, Some(a.v))
-        } else {
-            (Some(a.v), None)
-        };
+        let (mn, mx) = if is_max { (None, Some(a.v)) } else { (Some(a.v), None) };
         return Some((e, to_value(None, mn, mx, a.cur)));
     }
     Some((a.end, to_value(Some(a.v), None, None, a.cur)))
@@ -590,10 +528,8 @@ pub(crate) fn scan(doc: &Doc, lang: Lang, out: &mut Vec<Candidate>) {
     let mut i = 0;
     while i < c.len() {
         let ch = c[i];
-        let plausible = ch.is_ascii_alphanumeric()
-            || ch == '.'
-            || is_cjk(ch)
-            || matches!(ch, '$' | '€' | '£' | '¥' | '\u{FFE5}');
+        let plausible =
+            ch.is_ascii_alphanumeric() || ch == '.' || is_cjk(ch) || matches!(ch, '$' | '€' | '£' | '¥' | '\u{FFE5}');
         if plausible && (!ch.is_ascii_alphanumeric() || word_start(c, i) || ch.is_ascii_digit()) {
             if let Some((e, v)) = amount_at(c, i, lang) {
                 if e > i {

@@ -53,9 +53,8 @@ pub fn load(path: &Path) -> Result<Vec<Case>, String> {
             Some("zh") => Lang::Zh,
             _ => Lang::En,
         };
-        let now =
-            NaiveDateTime::parse_from_str(v["now"].as_str().unwrap_or(""), "%Y-%m-%dT%H:%M:%S")
-                .map_err(|e| format!("line {}: now: {e}", n + 1))?;
+        let now = NaiveDateTime::parse_from_str(v["now"].as_str().unwrap_or(""), "%Y-%m-%dT%H:%M:%S")
+            .map_err(|e| format!("line {}: now: {e}", n + 1))?;
         let kinds = v["kinds"]
             .as_array()
             .map(|a| a.iter().filter_map(|k| k.as_str()?.parse().ok()).collect())
@@ -65,11 +64,7 @@ pub fn load(path: &Path) -> Result<Vec<Case>, String> {
             let Some(kind) = e["kind"].as_str().and_then(|k| k.parse().ok()) else {
                 continue;
             };
-            let vals = if let Some(a) = e["any_of"].as_array() {
-                a.clone()
-            } else {
-                vec![e["value"].clone()]
-            };
+            let vals = if let Some(a) = e["any_of"].as_array() { a.clone() } else { vec![e["value"].clone()] };
             expect.push((kind, vals));
         }
         out.push(Case {
@@ -90,11 +85,7 @@ pub fn run_case(case: &Case) -> Vec<ParsedEntity> {
         lang: case.lang,
         now: case.now,
         past_leaning: false,
-        kinds: if case.kinds.is_empty() {
-            None
-        } else {
-            Some(case.kinds.clone())
-        },
+        kinds: if case.kinds.is_empty() { None } else { Some(case.kinds.clone()) },
     };
     parse(&case.text, &ctx)
 }
@@ -130,9 +121,10 @@ pub fn judge(case: &Case, preds: &[ParsedEntity]) -> bool {
     }
     let mut used = vec![false; preds.len()];
     for (kind, alts) in &case.expect {
-        let hit = preds.iter().enumerate().position(|(i, p)| {
-            !used[i] && p.kind == *kind && alts.iter().any(|a| value_match(*kind, a, &p.value))
-        });
+        let hit = preds
+            .iter()
+            .enumerate()
+            .position(|(i, p)| !used[i] && p.kind == *kind && alts.iter().any(|a| value_match(*kind, a, &p.value)));
         match hit {
             Some(i) => used[i] = true,
             None => return false,
@@ -181,11 +173,7 @@ fn value_match(kind: EntityKind, e: &Value, p: &Value) -> bool {
         EntityKind::Number | EntityKind::Ordinal => close(&e["value"], &p["value"], 1e-9),
         EntityKind::Duration => {
             let s = e["seconds"].as_f64().unwrap_or(0.0);
-            close(
-                &e["seconds"],
-                &p["seconds"],
-                if s >= 28.0 * 86400.0 { 0.02 } else { 1e-9 },
-            )
+            close(&e["seconds"], &p["seconds"], if s >= 28.0 * 86400.0 { 0.02 } else { 1e-9 })
         }
         EntityKind::Amount => {
             if let Some(cur) = e["currency"].as_str() {
@@ -263,11 +251,7 @@ fn as_interval(v: &Value) -> Option<Value> {
         "hour" => start = d.and_hms_opt(t[3] as u32, 0, 0)?,
         "week" => start -= Duration::days(d.weekday().num_days_from_monday() as i64),
         "month" => start = start.with_day(1)?,
-        "quarter" => {
-            start = start
-                .with_day(1)?
-                .with_month((t[1] as u32 - 1) / 3 * 3 + 1)?
-        }
+        "quarter" => start = start.with_day(1)?.with_month((t[1] as u32 - 1) / 3 * 3 + 1)?,
         "year" => start = start.with_day(1)?.with_month(1)?,
         _ => {}
     }
@@ -284,18 +268,12 @@ fn as_interval(v: &Value) -> Option<Value> {
                 _ => 12,
             };
             let m = start.year() * 12 + start.month0() as i32 + n;
-            start
-                .with_day(1)?
-                .with_month(1)?
-                .with_year(m / 12)?
-                .with_month((m % 12) as u32 + 1)?
+            start.with_day(1)?.with_month(1)?.with_year(m / 12)?.with_month((m % 12) as u32 + 1)?
         }
     };
     let f = "%Y-%m-%dT%H:%M:%S";
-    Some(
-        serde_json::json!({"type": "interval", "from": start.format(f).to_string(),
-        "to": end.format(f).to_string(), "grain": g}),
-    )
+    Some(serde_json::json!({"type": "interval", "from": start.format(f).to_string(),
+        "to": end.format(f).to_string(), "grain": g}))
 }
 
 fn time_match(e: &Value, p: &Value) -> bool {
@@ -316,10 +294,7 @@ fn time_match(e: &Value, p: &Value) -> bool {
             }
         }
         "time_of_day" => {
-            let fine = matches!(
-                p["grain"].as_str().unwrap_or("second"),
-                "second" | "minute" | "hour"
-            );
+            let fine = matches!(p["grain"].as_str().unwrap_or("second"), "second" | "minute" | "hour");
             let (Some(a), Some(b)) = (stamp(&e["value"]), stamp(&p["value"])) else {
                 return false;
             };

@@ -23,12 +23,7 @@ pub(crate) fn scan(doc: &Doc, ctx: &ParseContext, out: &mut Vec<Candidate>) {
                 && (i == 0 || !(is_alnum(c[i - 1]) || c[i - 1] == '+' || c[i - 1] == '.'));
             if starts {
                 if let Some((e, v)) = phone_at(c, i) {
-                    out.push(Candidate::new(
-                        EntityKind::Phone,
-                        i,
-                        e,
-                        json!({ "value": v }),
-                    ));
+                    out.push(Candidate::new(EntityKind::Phone, i, e, json!({ "value": v })));
                     i = e;
                     continue;
                 }
@@ -104,8 +99,8 @@ fn emails(doc: &Doc, out: &mut Vec<Candidate>) {
 }
 
 const TLDS: &[&str] = &[
-    "com", "cn", "net", "org", "io", "edu", "gov", "co", "uk", "hk", "tw", "jp", "de", "fr",
-    "info", "biz", "me", "ai", "app", "dev", "top", "xyz", "us", "sg", "au", "ca",
+    "com", "cn", "net", "org", "io", "edu", "gov", "co", "uk", "hk", "tw", "jp", "de", "fr", "info", "biz", "me", "ai",
+    "app", "dev", "top", "xyz", "us", "sg", "au", "ca",
 ];
 
 fn urls(doc: &Doc, out: &mut Vec<Candidate>) {
@@ -165,12 +160,7 @@ fn urls(doc: &Doc, out: &mut Vec<Candidate>) {
         }
         let text: String = doc.orig[i..e].iter().collect();
         let value = normalise_url(&text, scheme, he - i);
-        out.push(Candidate::new(
-            EntityKind::Url,
-            i,
-            e,
-            json!({ "value": value }),
-        ));
+        out.push(Candidate::new(EntityKind::Url, i, e, json!({ "value": value })));
         i = e;
     }
 }
@@ -183,10 +173,7 @@ fn is_url_char(ch: char) -> bool {
 fn normalise_url(text: &str, _scheme: usize, host_end: usize) -> Value {
     let chars: Vec<char> = text.chars().collect();
     let split = host_end.min(chars.len());
-    let head: String = chars[..split]
-        .iter()
-        .collect::<String>()
-        .to_ascii_lowercase();
+    let head: String = chars[..split].iter().collect::<String>().to_ascii_lowercase();
     let tail: String = chars[split..].iter().collect();
     Value::String(format!("{head}{tail}"))
 }
@@ -226,8 +213,7 @@ fn phone_at(c: &[char], i: usize) -> Option<(usize, String)> {
             break;
         }
         let sep = at(c, j);
-        if matches!(sep, ' ' | '-' | '.') && (at(c, j + 1).is_ascii_digit() || at(c, j + 1) == '(')
-        {
+        if matches!(sep, ' ' | '-' | '.') && (at(c, j + 1).is_ascii_digit() || at(c, j + 1) == '(') {
             j += 1;
             continue;
         }

@@ -158,15 +158,7 @@ pub(crate) fn zh_unit_at(c: &[char], i: usize, allow_bare_fen: bool) -> Option<(
     let ch = at(c, i);
     let nx = at(c, i + 1);
     Some(match ch {
-        '秒' => (
-            Unit::Second,
-            if nx == '钟' || nx == '鐘' {
-                i + 2
-            } else {
-                i + 1
-            },
-            1.0,
-        ),
+        '秒' => (Unit::Second, if nx == '钟' || nx == '鐘' { i + 2 } else { i + 1 }, 1.0),
         '分' => {
             if nx == '钟' || nx == '鐘' {
                 (Unit::Minute, i + 2, 1.0)
@@ -209,20 +201,12 @@ fn zh_part(c: &[char], i: usize) -> Option<Dur> {
     if at(c, i) == '半' {
         let j = measure(c, i + 1);
         let (u, e, m) = zh_unit_at(c, j, false)?;
-        return Some(Dur {
-            n: 0.5 * m,
-            unit: u,
-            end: e,
-        });
+        return Some(Dur { n: 0.5 * m, unit: u, end: e });
     }
     // 個半 unit (one and a half)
     if (at(c, i) == '个' || at(c, i) == '個') && at(c, i + 1) == '半' {
         let (u, e, m) = zh_unit_at(c, i + 2, false)?;
-        return Some(Dur {
-            n: 1.5 * m,
-            unit: u,
-            end: e,
-        });
+        return Some(Dur { n: 1.5 * m, unit: u, end: e });
     }
     // 分半 [钟]
     if at(c, i) == '分' && at(c, i + 1) == '半' {
@@ -230,11 +214,7 @@ fn zh_part(c: &[char], i: usize) -> Option<Dur> {
         if at(c, e) == '钟' || at(c, e) == '鐘' {
             e += 1;
         }
-        return Some(Dur {
-            n: 1.5,
-            unit: Unit::Minute,
-            end: e,
-        });
+        return Some(Dur { n: 1.5, unit: Unit::Minute, end: e });
     }
     let n: Num = number_at(c, i, Lang::Zh)?;
     let mut j = skip_ws(c, n.e);
@@ -253,11 +233,7 @@ fn zh_part(c: &[char], i: usize) -> Option<Dur> {
             e += 1;
         }
     }
-    Some(Dur {
-        n: v * m,
-        unit: u,
-        end: e,
-    })
+    Some(Dur { n: v * m, unit: u, end: e })
 }
 
 /// One English duration part at `i`.
@@ -275,11 +251,7 @@ fn en_part(c: &[char], i: usize) -> Option<Dur> {
             }
         }
         let (u, e3, m) = en_unit_at(c, q)?;
-        return Some(Dur {
-            n: 0.5 * m,
-            unit: u,
-            end: e3,
-        });
+        return Some(Dur { n: 0.5 * m, unit: u, end: e3 });
     }
     let (base, mut j) = if w == "a" || w == "an" {
         (1.0, e)
@@ -292,11 +264,7 @@ fn en_part(c: &[char], i: usize) -> Option<Dur> {
                 return None;
             }
             let (u, e3, m) = en_unit_at(c, den.e)?;
-            return Some(Dur {
-                n: d.v / den.v * m,
-                unit: u,
-                end: e3,
-            });
+            return Some(Dur { n: d.v / den.v * m, unit: u, end: e3 });
         }
         if en_unit_at(c, d.e).is_some() {
             (d.v, d.e)
@@ -319,10 +287,7 @@ fn en_part(c: &[char], i: usize) -> Option<Dur> {
     // more / additional / extra / less / fewer
     let q = skip_ws(c, j);
     if let Some((x, e2)) = read_word(c, q) {
-        if matches!(
-            x.as_str(),
-            "more" | "additional" | "extra" | "less" | "fewer"
-        ) {
+        if matches!(x.as_str(), "more" | "additional" | "extra" | "less" | "fewer") {
             j = e2;
         }
     }
@@ -336,11 +301,7 @@ fn en_part(c: &[char], i: usize) -> Option<Dur> {
             }
         }
     }
-    Some(Dur {
-        n: v,
-        unit: u,
-        end: e3,
-    })
+    Some(Dur { n: v, unit: u, end: e3 })
 }
 
 /// " and a half", " and (a|one|two|three) quarter(s) [of]", " and an half".
@@ -388,11 +349,7 @@ fn and_fraction(c: &[char], j: usize) -> Option<(f64, usize)> {
 /// Parses a (possibly composite) duration at `i`.
 pub(crate) fn parse_at(c: &[char], i: usize, lang: Lang) -> Option<Dur> {
     let zh = lang == Lang::Zh || super::text::is_cjk(at(c, i)) || at(c, i) == '半';
-    let first = if zh {
-        zh_part(c, i).or_else(|| en_part(c, i))
-    } else {
-        en_part(c, i)
-    }?;
+    let first = if zh { zh_part(c, i).or_else(|| en_part(c, i)) } else { en_part(c, i) }?;
     let mut smallest = first.unit;
     let mut total = first.n; // in `smallest`
     let mut end = first.end;
@@ -433,11 +390,7 @@ pub(crate) fn parse_at(c: &[char], i: usize, lang: Lang) -> Option<Dur> {
                 if zh && super::text::is_cjk(after) {
                     break;
                 }
-                Dur {
-                    n: n.v,
-                    unit: finer,
-                    end: n.e,
-                }
+                Dur { n: n.v, unit: finer, end: n.e }
             }
         };
         if next.unit < smallest {
@@ -448,11 +401,7 @@ pub(crate) fn parse_at(c: &[char], i: usize, lang: Lang) -> Option<Dur> {
         last_unit = next.unit;
         end = next.end;
     }
-    Some(Dur {
-        n: total,
-        unit: smallest,
-        end,
-    })
+    Some(Dur { n: total, unit: smallest, end })
 }
 
 /// Scans durations.
@@ -461,9 +410,8 @@ pub(crate) fn scan(doc: &Doc, lang: Lang, out: &mut Vec<Candidate>) {
     let mut i = 0;
     while i < c.len() {
         let ch = c[i];
-        let ok = ch.is_ascii_alphanumeric()
-            || super::number_zh::is_num_char(ch)
-            || matches!(ch, '半' | '个' | '個' | '分');
+        let ok =
+            ch.is_ascii_alphanumeric() || super::number_zh::is_num_char(ch) || matches!(ch, '半' | '个' | '個' | '分');
         if ok {
             if let Some(d) = parse_at(c, i, lang) {
                 if d.n > 0.0 {

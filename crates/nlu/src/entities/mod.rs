@@ -85,10 +85,7 @@ impl EntityKind {
     }
 
     fn priority(self) -> usize {
-        EntityKind::ALL
-            .iter()
-            .position(|k| *k == self)
-            .unwrap_or(EntityKind::ALL.len())
+        EntityKind::ALL.iter().position(|k| *k == self).unwrap_or(EntityKind::ALL.len())
     }
 }
 
@@ -144,12 +141,7 @@ pub struct ParseContext {
 impl ParseContext {
     /// A context for `lang` at `now`, all kinds, future-leaning.
     pub fn new(lang: Lang, now: chrono::NaiveDateTime) -> Self {
-        ParseContext {
-            lang,
-            now,
-            past_leaning: false,
-            kinds: None,
-        }
+        ParseContext { lang, now, past_leaning: false, kinds: None }
     }
 
     fn wants(&self, k: EntityKind) -> bool {

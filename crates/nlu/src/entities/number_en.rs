@@ -97,11 +97,7 @@ pub(crate) fn suffix(c: &[char], e: usize, v: f64) -> Option<(f64, usize)> {
     let j = skip_ws(c, e);
     if at(c, j) == '(' {
         let k = skip_ws(c, j + 1);
-        let inner = if at(c, k).is_ascii_digit() {
-            digits(c, k)
-        } else {
-            parse(c, k)
-        }?;
+        let inner = if at(c, k).is_ascii_digit() { digits(c, k) } else { parse(c, k) }?;
         let k2 = skip_ws(c, inner.e);
         if at(c, k2) == ')' && (inner.v - v).abs() < 1e-9 {
             return Some((v, k2 + 1));
@@ -175,13 +171,7 @@ pub(crate) fn parse(c: &[char], i: usize) -> Option<Num> {
 }
 
 fn mk(v: f64, s: usize, e: usize) -> Num {
-    Num {
-        v,
-        s,
-        e,
-        form: Form::Words,
-        ndig: 0,
-    }
+    Num { v, s, e, form: Form::Words, ndig: 0 }
 }
 
 /// Digits after "point": "point 77", "point two".
@@ -236,11 +226,7 @@ fn words(c: &[char], i: usize, seed: Option<f64>, start: usize) -> Option<Num> {
     let mut total = 0.0;
     let mut current = seed.unwrap_or(0.0);
     let mut max_scale = 0.0;
-    let mut last = if seed.is_some() {
-        Last::Unit
-    } else {
-        Last::None
-    };
+    let mut last = if seed.is_some() { Last::Unit } else { Last::None };
     let mut end = start;
     let mut p = i;
     let mut steps = 0;

@@ -161,13 +161,7 @@ pub(crate) fn parse(c: &[char], i: usize) -> Option<Num> {
         for d in &seq {
             v = v * 10.0 + d;
         }
-        return Some(Num {
-            v,
-            s: i,
-            e: j,
-            form: Form::Zh,
-            ndig: seq.len(),
-        });
+        return Some(Num { v, s: i, e: j, form: Form::Zh, ndig: seq.len() });
     }
     let mut v = total + wan + section;
     if let Some(p) = pending {
@@ -196,13 +190,7 @@ pub(crate) fn parse(c: &[char], i: usize) -> Option<Num> {
             e = k;
         }
     }
-    Some(Num {
-        v: (v * 1e9).round() / 1e9,
-        s: i,
-        e,
-        form: Form::Zh,
-        ndig: 0,
-    })
+    Some(Num { v: (v * 1e9).round() / 1e9, s: i, e, form: Form::Zh, ndig: 0 })
 }
 
 /// A trailing digit right after 十/百/千 abbreviates the next lower unit (百二 = 120).

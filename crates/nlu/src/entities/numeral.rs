@@ -50,10 +50,7 @@ const MAX_DIGITS: usize = 30;
 
 /// Plain Arabic number at `i`: `123`, `1,234,567`, `3.14`, `.77`. No suffixes.
 pub(crate) fn digits(c: &[char], i: usize) -> Option<Num> {
-    if i > 0
-        && (c[i - 1].is_ascii_digit()
-            || (c[i - 1] == '.' && at(c, i.wrapping_sub(2)).is_ascii_digit()))
-    {
+    if i > 0 && (c[i - 1].is_ascii_digit() || (c[i - 1] == '.' && at(c, i.wrapping_sub(2)).is_ascii_digit())) {
         return None;
     }
     let mut j = i;
@@ -114,13 +111,7 @@ pub(crate) fn digits(c: &[char], i: usize) -> Option<Num> {
     if nd == 0 && j == i + 1 {
         return None;
     }
-    Some(Num {
-        v: (v * 1e9).round() / 1e9,
-        s: i,
-        e: j,
-        form: Form::Digits,
-        ndig: if plain { nd } else { 0 },
-    })
+    Some(Num { v: (v * 1e9).round() / 1e9, s: i, e: j, form: Form::Digits, ndig: if plain { nd } else { 0 } })
 }
 
 /// Arabic number with an optional magnitude suffix: `100k`, `1.2M`, `.0012G`,
@@ -148,10 +139,7 @@ pub(crate) fn arabic(c: &[char], i: usize) -> Option<Num> {
             n.ndig = 0;
             // trailing abbreviated digit: 3万5 = 35000
             let d = at(c, n.e);
-            let dv = d
-                .to_digit(10)
-                .map(|x| x as f64)
-                .or_else(|| number_zh::digit(d));
+            let dv = d.to_digit(10).map(|x| x as f64).or_else(|| number_zh::digit(d));
             if let Some(dv) = dv {
                 let nx = at(c, n.e + 1);
                 if !nx.is_ascii_digit()
@@ -177,12 +165,7 @@ pub(crate) fn number_at(c: &[char], i: usize, _lang: Lang) -> Option<Num> {
         let n = arabic(c, i)?;
         // English scale words after digits: "3 million", "12 lakhs"
         if let Some(m) = number_en::scale_after(c, n.e) {
-            return Some(Num {
-                v: n.v * m.0,
-                e: m.1,
-                ndig: 0,
-                ..n
-            });
+            return Some(Num { v: n.v * m.0, e: m.1, ndig: 0, ..n });
         }
         if let Some((v, e)) = number_en::digits_point(c, &n) {
             return Some(Num { v, e, ndig: 0, ..n });
@@ -266,12 +249,7 @@ fn entity_number(c: &[char], i: usize, lang: Lang) -> Option<(f64, usize)> {
             // fractions: 1/5
             if at(c, e) == '/' && at(c, e + 1).is_ascii_digit() {
                 if let Some(d) = digits(c, e + 1) {
-                    if d.v != 0.0
-                        && n.ndig > 0
-                        && d.ndig > 0
-                        && !at(c, d.e).is_ascii_digit()
-                        && at(c, d.e) != '/'
-                    {
+                    if d.v != 0.0 && n.ndig > 0 && d.ndig > 0 && !at(c, d.e).is_ascii_digit() && at(c, d.e) != '/' {
                         v /= d.v;
                         e = d.e;
                     }

@@ -62,9 +62,7 @@ pub(crate) fn en_ordinal(c: &[char], i: usize) -> Option<(i64, usize)> {
         return Some((v, e));
     }
     // "twentyfifth"
-    for t in [
-        "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
-    ] {
+    for t in ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"] {
         if let Some(rest) = w.strip_prefix(t) {
             if let Some(u) = ordinal_word(rest) {
                 if u < 10 {

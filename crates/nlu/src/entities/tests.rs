@@ -4,9 +4,7 @@ use serde_json::json;
 
 /// Thursday 2026-11-26 10:00.
 fn now() -> NaiveDateTime {
-    NaiveDate::from_ymd_opt(2026, 11, 26)
-        .and_then(|d| d.and_hms_opt(10, 0, 0))
-        .expect("valid date")
+    NaiveDate::from_ymd_opt(2026, 11, 26).and_then(|d| d.and_hms_opt(10, 0, 0)).expect("valid date")
 }
 
 fn p(text: &str, lang: Lang) -> Vec<ParsedEntity> {
@@ -19,12 +17,7 @@ fn one(text: &str, lang: Lang, kind: EntityKind) -> serde_json::Value {
     let n = text.chars().count();
     let hit: Vec<_> = ents.iter().filter(|e| e.kind == kind).collect();
     assert_eq!(hit.len(), 1, "{text:?}: expected one {kind}, got {ents:?}");
-    assert_eq!(
-        (hit[0].start, hit[0].end),
-        (0, n),
-        "{text:?}: span of {:?}",
-        hit[0]
-    );
+    assert_eq!((hit[0].start, hit[0].end), (0, n), "{text:?}: span of {:?}", hit[0]);
     assert_eq!(ents.len(), 1, "{text:?}: extra entities {ents:?}");
     hit[0].value.clone()
 }
@@ -40,78 +33,24 @@ fn interval(a: &str, b: &str, g: &str) -> serde_json::Value {
 #[test]
 fn zh_times() {
     let t = EntityKind::Time;
-    assert_eq!(
-        one("明天下午三点", Lang::Zh, t),
-        instant("2026-11-27T15:00:00", "hour")
-    );
-    assert_eq!(
-        one("明天下午三点半", Lang::Zh, t),
-        instant("2026-11-27T15:30:00", "minute")
-    );
-    assert_eq!(
-        one("明天下午", Lang::Zh, t),
-        interval("2026-11-27T12:00:00", "2026-11-27T19:00:00", "hour")
-    );
-    assert_eq!(
-        one("晚上八点", Lang::Zh, t),
-        instant("2026-11-26T20:00:00", "hour")
-    );
-    assert_eq!(
-        one("今天", Lang::Zh, t),
-        instant("2026-11-26T00:00:00", "day")
-    );
-    assert_eq!(
-        one("后天", Lang::Zh, t),
-        instant("2026-11-28T00:00:00", "day")
-    );
-    assert_eq!(
-        one("大后天", Lang::Zh, t),
-        instant("2026-11-29T00:00:00", "day")
-    );
-    assert_eq!(
-        one("昨天", Lang::Zh, t),
-        instant("2026-11-25T00:00:00", "day")
-    );
-    assert_eq!(
-        one("下周五", Lang::Zh, t),
-        instant("2026-12-04T00:00:00", "day")
-    );
-    assert_eq!(
-        one("这个周末", Lang::Zh, t),
-        interval("2026-11-27T18:00:00", "2026-11-30T00:00:00", "hour")
-    );
-    assert_eq!(
-        one("本月底", Lang::Zh, t),
-        interval("2026-11-21T00:00:00", "2026-12-01T00:00:00", "day")
-    );
-    assert_eq!(
-        one("下个月3号", Lang::Zh, t),
-        instant("2026-12-03T00:00:00", "day")
-    );
-    assert_eq!(
-        one("国庆节", Lang::Zh, t),
-        instant("2027-10-01T00:00:00", "day")
-    );
-    assert_eq!(
-        one("春节", Lang::Zh, t),
-        instant("2027-02-06T00:00:00", "day")
-    );
-    assert_eq!(
-        one("中秋节", Lang::Zh, t),
-        instant("2027-09-15T00:00:00", "day")
-    );
-    assert_eq!(
-        one("3天后", Lang::Zh, t),
-        interval("2026-11-27T00:00:00", "2026-11-30T00:00:00", "day")
-    );
-    assert_eq!(
-        one("2015年3月3号", Lang::Zh, t),
-        instant("2015-03-03T00:00:00", "day")
-    );
-    assert_eq!(
-        one("周一", Lang::Zh, t),
-        instant("2026-11-30T00:00:00", "day")
-    );
+    assert_eq!(one("明天下午三点", Lang::Zh, t), instant("2026-11-27T15:00:00", "hour"));
+    assert_eq!(one("明天下午三点半", Lang::Zh, t), instant("2026-11-27T15:30:00", "minute"));
+    assert_eq!(one("明天下午", Lang::Zh, t), interval("2026-11-27T12:00:00", "2026-11-27T19:00:00", "hour"));
+    assert_eq!(one("晚上八点", Lang::Zh, t), instant("2026-11-26T20:00:00", "hour"));
+    assert_eq!(one("今天", Lang::Zh, t), instant("2026-11-26T00:00:00", "day"));
+    assert_eq!(one("后天", Lang::Zh, t), instant("2026-11-28T00:00:00", "day"));
+    assert_eq!(one("大后天", Lang::Zh, t), instant("2026-11-29T00:00:00", "day"));
+    assert_eq!(one("昨天", Lang::Zh, t), instant("2026-11-25T00:00:00", "day"));
+    assert_eq!(one("下周五", Lang::Zh, t), instant("2026-12-04T00:00:00", "day"));
+    assert_eq!(one("这个周末", Lang::Zh, t), interval("2026-11-27T18:00:00", "2026-11-30T00:00:00", "hour"));
+    assert_eq!(one("本月底", Lang::Zh, t), interval("2026-11-21T00:00:00", "2026-12-01T00:00:00", "day"));
+    assert_eq!(one("下个月3号", Lang::Zh, t), instant("2026-12-03T00:00:00", "day"));
+    assert_eq!(one("国庆节", Lang::Zh, t), instant("2027-10-01T00:00:00", "day"));
+    assert_eq!(one("春节", Lang::Zh, t), instant("2027-02-06T00:00:00", "day"));
+    assert_eq!(one("中秋节", Lang::Zh, t), instant("2027-09-15T00:00:00", "day"));
+    assert_eq!(one("3天后", Lang::Zh, t), interval("2026-11-27T00:00:00", "2026-11-30T00:00:00", "day"));
+    assert_eq!(one("2015年3月3号", Lang::Zh, t), instant("2015-03-03T00:00:00", "day"));
+    assert_eq!(one("周一", Lang::Zh, t), instant("2026-11-30T00:00:00", "day"));
 }
 
 #[test]
@@ -128,46 +67,16 @@ fn past_leaning_weekday() {
 #[test]
 fn en_times() {
     let t = EntityKind::Time;
-    assert_eq!(
-        one("tomorrow at 3pm", Lang::En, t),
-        instant("2026-11-27T15:00:00", "hour")
-    );
-    assert_eq!(
-        one("next Friday", Lang::En, t),
-        instant("2026-12-04T00:00:00", "day")
-    );
-    assert_eq!(
-        one("next Monday", Lang::En, t),
-        instant("2026-11-30T00:00:00", "day")
-    );
-    assert_eq!(
-        one("the 29th", Lang::En, t),
-        instant("2026-11-29T00:00:00", "day")
-    );
-    assert_eq!(
-        one("in 2 hours", Lang::En, t),
-        instant("2026-11-26T12:00:00", "minute")
-    );
-    assert_eq!(
-        one("from 3 to 5pm", Lang::En, t),
-        interval("2026-11-26T15:00:00", "2026-11-26T18:00:00", "hour")
-    );
-    assert_eq!(
-        one("last weekend", Lang::En, t),
-        interval("2026-11-20T18:00:00", "2026-11-23T00:00:00", "hour")
-    );
-    assert_eq!(
-        one("Christmas", Lang::En, t),
-        instant("2026-12-25T00:00:00", "day")
-    );
-    assert_eq!(
-        one("March 3rd 2015", Lang::En, t),
-        instant("2015-03-03T00:00:00", "day")
-    );
-    assert_eq!(
-        one("thanksgiving", Lang::En, t),
-        instant("2026-11-26T00:00:00", "day")
-    );
+    assert_eq!(one("tomorrow at 3pm", Lang::En, t), instant("2026-11-27T15:00:00", "hour"));
+    assert_eq!(one("next Friday", Lang::En, t), instant("2026-12-04T00:00:00", "day"));
+    assert_eq!(one("next Monday", Lang::En, t), instant("2026-11-30T00:00:00", "day"));
+    assert_eq!(one("the 29th", Lang::En, t), instant("2026-11-29T00:00:00", "day"));
+    assert_eq!(one("in 2 hours", Lang::En, t), instant("2026-11-26T12:00:00", "minute"));
+    assert_eq!(one("from 3 to 5pm", Lang::En, t), interval("2026-11-26T15:00:00", "2026-11-26T18:00:00", "hour"));
+    assert_eq!(one("last weekend", Lang::En, t), interval("2026-11-20T18:00:00", "2026-11-23T00:00:00", "hour"));
+    assert_eq!(one("Christmas", Lang::En, t), instant("2026-12-25T00:00:00", "day"));
+    assert_eq!(one("March 3rd 2015", Lang::En, t), instant("2015-03-03T00:00:00", "day"));
+    assert_eq!(one("thanksgiving", Lang::En, t), instant("2026-11-26T00:00:00", "day"));
 }
 
 #[test]
@@ -203,97 +112,37 @@ fn ordinals() {
 #[test]
 fn amounts() {
     let a = EntityKind::Amount;
-    assert_eq!(
-        one("三百五十元", Lang::Zh, a),
-        json!({"value": 350, "currency": "CNY"})
-    );
-    assert_eq!(
-        one("$12.50", Lang::En, a),
-        json!({"value": 12.5, "currency": "USD"})
-    );
-    assert_eq!(
-        one("¥88", Lang::Zh, a),
-        json!({"value": 88, "currency": "CNY"})
-    );
-    assert_eq!(
-        one("两毛五", Lang::Zh, a),
-        json!({"value": 0.25, "currency": "CNY"})
-    );
-    assert_eq!(
-        one("100到200元", Lang::Zh, a),
-        json!({"min": 100, "max": 200, "currency": "CNY"})
-    );
-    assert_eq!(
-        one("between $10 and $20", Lang::En, a),
-        json!({"min": 10, "max": 20, "currency": "USD"})
-    );
+    assert_eq!(one("三百五十元", Lang::Zh, a), json!({"value": 350, "currency": "CNY"}));
+    assert_eq!(one("$12.50", Lang::En, a), json!({"value": 12.5, "currency": "USD"}));
+    assert_eq!(one("¥88", Lang::Zh, a), json!({"value": 88, "currency": "CNY"}));
+    assert_eq!(one("两毛五", Lang::Zh, a), json!({"value": 0.25, "currency": "CNY"}));
+    assert_eq!(one("100到200元", Lang::Zh, a), json!({"min": 100, "max": 200, "currency": "CNY"}));
+    assert_eq!(one("between $10 and $20", Lang::En, a), json!({"min": 10, "max": 20, "currency": "USD"}));
     assert_eq!(one("under 50 bucks", Lang::En, a), json!({"max": 50}));
-    assert_eq!(
-        one("at least 3 euros", Lang::En, a),
-        json!({"min": 3, "currency": "EUR"})
-    );
-    assert_eq!(
-        one("20美元", Lang::Zh, a),
-        json!({"value": 20, "currency": "USD"})
-    );
+    assert_eq!(one("at least 3 euros", Lang::En, a), json!({"min": 3, "currency": "EUR"}));
+    assert_eq!(one("20美元", Lang::Zh, a), json!({"value": 20, "currency": "USD"}));
 }
 
 #[test]
 fn durations() {
     let d = EntityKind::Duration;
-    assert_eq!(
-        one("两个半小时", Lang::Zh, d),
-        json!({"seconds": 9000, "value": 150, "unit": "minute"})
-    );
-    assert_eq!(
-        one("三天", Lang::Zh, d),
-        json!({"seconds": 259200, "value": 3, "unit": "day"})
-    );
-    assert_eq!(
-        one("一个礼拜", Lang::Zh, d),
-        json!({"seconds": 604800, "value": 1, "unit": "week"})
-    );
-    assert_eq!(
-        one("half an hour", Lang::En, d),
-        json!({"seconds": 1800, "value": 30, "unit": "minute"})
-    );
-    assert_eq!(
-        one("3 days", Lang::En, d),
-        json!({"seconds": 259200, "value": 3, "unit": "day"})
-    );
-    assert_eq!(
-        one("two weeks", Lang::En, d),
-        json!({"seconds": 1209600, "value": 2, "unit": "week"})
-    );
-    assert_eq!(
-        one("2小时", Lang::Zh, d),
-        json!({"seconds": 7200, "value": 2, "unit": "hour"})
-    );
+    assert_eq!(one("两个半小时", Lang::Zh, d), json!({"seconds": 9000, "value": 150, "unit": "minute"}));
+    assert_eq!(one("三天", Lang::Zh, d), json!({"seconds": 259200, "value": 3, "unit": "day"}));
+    assert_eq!(one("一个礼拜", Lang::Zh, d), json!({"seconds": 604800, "value": 1, "unit": "week"}));
+    assert_eq!(one("half an hour", Lang::En, d), json!({"seconds": 1800, "value": 30, "unit": "minute"}));
+    assert_eq!(one("3 days", Lang::En, d), json!({"seconds": 259200, "value": 3, "unit": "day"}));
+    assert_eq!(one("two weeks", Lang::En, d), json!({"seconds": 1209600, "value": 2, "unit": "week"}));
+    assert_eq!(one("2小时", Lang::Zh, d), json!({"seconds": 7200, "value": 2, "unit": "hour"}));
 }
 
 #[test]
 fn contacts() {
     let ph = EntityKind::Phone;
-    assert_eq!(
-        one("13812345678", Lang::Zh, ph),
-        json!({"value": "+8613812345678"})
-    );
-    assert_eq!(
-        one("+86 138 1234 5678", Lang::Zh, ph),
-        json!({"value": "+8613812345678"})
-    );
-    assert_eq!(
-        one("138-1234-5678", Lang::Zh, ph),
-        json!({"value": "+8613812345678"})
-    );
-    assert_eq!(
-        one("010-12345678", Lang::Zh, ph),
-        json!({"value": "01012345678"})
-    );
-    assert_eq!(
-        one("+44 20 7946 0958", Lang::En, ph),
-        json!({"value": "+442079460958"})
-    );
+    assert_eq!(one("13812345678", Lang::Zh, ph), json!({"value": "+8613812345678"}));
+    assert_eq!(one("+86 138 1234 5678", Lang::Zh, ph), json!({"value": "+8613812345678"}));
+    assert_eq!(one("138-1234-5678", Lang::Zh, ph), json!({"value": "+8613812345678"}));
+    assert_eq!(one("010-12345678", Lang::Zh, ph), json!({"value": "01012345678"}));
+    assert_eq!(one("+44 20 7946 0958", Lang::En, ph), json!({"value": "+442079460958"}));
     let e = p("请联系 Foo.Bar@Example.COM 谢谢", Lang::Zh);
     assert_eq!(e.len(), 1, "{e:?}");
     assert_eq!(e[0].kind, EntityKind::Email);
@@ -306,25 +155,13 @@ fn contacts() {
 
 #[test]
 fn sentence_offsets() {
-    let e = p(
-        "我想订明天下午三点的票，预算三百五十元，电话13812345678",
-        Lang::Zh,
-    );
+    let e = p("我想订明天下午三点的票，预算三百五十元，电话13812345678", Lang::Zh);
     let kinds: Vec<_> = e.iter().map(|x| x.kind).collect();
-    assert_eq!(
-        kinds,
-        vec![EntityKind::Time, EntityKind::Amount, EntityKind::Phone],
-        "{e:?}"
-    );
+    assert_eq!(kinds, vec![EntityKind::Time, EntityKind::Amount, EntityKind::Phone], "{e:?}");
     assert_eq!((e[0].start, e[0].end), (3, 9));
     assert_eq!(e[0].text, "明天下午三点");
-    let f = ParseContext {
-        kinds: Some(vec![EntityKind::Number]),
-        ..ParseContext::new(Lang::Zh, now())
-    };
-    assert!(parse("明天下午三点", &f)
-        .iter()
-        .all(|x| x.kind == EntityKind::Number));
+    let f = ParseContext { kinds: Some(vec![EntityKind::Number]), ..ParseContext::new(Lang::Zh, now()) };
+    assert!(parse("明天下午三点", &f).iter().all(|x| x.kind == EntityKind::Number));
 }
 
 #[test]
@@ -417,10 +254,7 @@ fn long_input_is_roughly_linear() {
     let tb = t1.elapsed();
     assert!(!a.is_empty() && b.len() > a.len() * 5);
     // 10x the input: allow up to 40x the time plus slack for noise
-    assert!(
-        tb <= ts * 40 + std::time::Duration::from_millis(200),
-        "small {ts:?}, big {tb:?}"
-    );
+    assert!(tb <= ts * 40 + std::time::Duration::from_millis(200), "small {ts:?}, big {tb:?}");
     // one 100 KB line without separators
     let digits = "1".repeat(100_000);
     let _ = parse(&digits, &ctx);
@@ -439,10 +273,7 @@ fn conformance_corpus_floor() {
     let mut cases = Vec::new();
     for lang in ["zh", "en"] {
         let path = dir.join(format!("{lang}.jsonl"));
-        cases.extend(
-            conformance::load(&path)
-                .unwrap_or_else(|e| panic!("cannot load {}: {e}", path.display())),
-        );
+        cases.extend(conformance::load(&path).unwrap_or_else(|e| panic!("cannot load {}: {e}", path.display())));
     }
     assert!(cases.len() > 2000, "corpus too small: {}", cases.len());
     let preds: Vec<_> = cases.iter().map(conformance::run_case).collect();
@@ -452,10 +283,6 @@ fn conformance_corpus_floor() {
     assert!(zh >= 0.84, "zh accuracy {zh:.3} below floor 0.84");
     assert!(en >= 0.70, "en accuracy {en:.3} below floor 0.70");
     for k in ["number", "amount", "duration", "ordinal"] {
-        assert!(
-            acc(&format!("kind:{k}")) >= 0.99,
-            "{k} accuracy {:.3}",
-            acc(&format!("kind:{k}"))
-        );
+        assert!(acc(&format!("kind:{k}")) >= 0.99, "{k} accuracy {:.3}", acc(&format!("kind:{k}")));
     }
 }

@@ -19,12 +19,7 @@ pub struct Candidate {
 
 impl Candidate {
     pub(crate) fn new(kind: EntityKind, start: usize, end: usize, value: Value) -> Self {
-        Candidate {
-            kind,
-            start,
-            end,
-            value,
-        }
+        Candidate { kind, start, end, value }
     }
 }
 
@@ -36,9 +31,7 @@ pub(crate) fn num(v: f64) -> Value {
     } else {
         // round away binary noise such as 0.1 + 0.2
         let v2 = (v * 1e9).round() / 1e9;
-        serde_json::Number::from_f64(v2)
-            .map(Value::Number)
-            .unwrap_or(Value::Null)
+        serde_json::Number::from_f64(v2).map(Value::Number).unwrap_or(Value::Null)
     }
 }
 

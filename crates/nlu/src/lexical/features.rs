@@ -12,6 +12,7 @@ use super::normalize::is_unspaced_script;
 const SEED_WORD: u64 = 0x9E37_79B9_7F4A_7C15;
 const SEED_CHAR: u64 = 0xC2B2_AE3D_27D4_EB4F;
 const SEED_BIGRAM: u64 = 0x1656_67B1_9E37_79F9;
+const SEED_STEM: u64 = 0x6A09_E667_F3BC_C908;
 const SEED_PAIR: u64 = 0x27D4_EB2F_1656_67C5;
 const STEP_MUL: u64 = 0x5851_F42D_4C95_7F2D;
 /// Word-hash of the virtual token before the first / after the last word.
@@ -36,6 +37,9 @@ pub struct FeatureSpec {
     /// Also emit ordered pairs of words 2 to `word_pair_window` positions apart
     /// (0 or 1 = none): cheap interaction features such as `card … arrived`.
     pub word_pair_window: usize,
+    /// Add a lightly stemmed form of each Latin word (common English suffixes stripped) as an
+    /// extra unigram, and build word n-grams from the stems.
+    pub stem_words: bool,
     /// Replace every ASCII digit by `0` before featurisation.
     pub fold_digits: bool,
 }
@@ -49,6 +53,7 @@ impl Default for FeatureSpec {
             char_ngram_max: 5,
             char_within_words: false,
             word_pair_window: 0,
+            stem_words: false,
             fold_digits: false,
         }
     }
@@ -97,9 +102,7 @@ impl FeatureSpec {
         if self.word_ngram_max > 4 {
             return Err("word_ngram_max must be at most 4".into());
         }
-        if self.char_ngram_max > 0
-            && (self.char_ngram_min == 0 || self.char_ngram_min > self.char_ngram_max)
-        {
+        if self.char_ngram_max > 0 && (self.char_ngram_min == 0 || self.char_ngram_min > self.char_ngram_max) {
             return Err("need 1 <= char_ngram_min <= char_ngram_max".into());
         }
         if self.char_ngram_max > 12 {
@@ -167,10 +170,25 @@ impl FeatureSpec {
             if is_unspaced_script(c) {
                 h = step(h, c);
                 i += 1;
-            } else {
-                while i < text.len() && text[i] != ' ' && !is_unspaced_script(text[i]) {
-                    h = step(h, text[i]);
-                    i += 1;
+                toks.push(h);
+                out.words.push(mix(h));
+                continue;
+            }
+            let start = i;
+            while i < text.len() && text[i] != ' ' && !is_unspaced_script(text[i]) {
+                h = step(h, text[i]);
+                i += 1;
+            }
+            out.words.push(mix(h));
+            if self.stem_words {
+                let stem_len = light_stem(&text[start..i]);
+                if stem_len < i - start {
+                    let mut hs = SEED_WORD;
+                    for &sc in &text[start..start + stem_len] {
+                        hs = step(hs, sc);
+                    }
+                    out.words.push(mix(hs ^ SEED_STEM));
+                    h = hs;
                 }
             }
             toks.push(h);
@@ -179,14 +197,11 @@ impl FeatureSpec {
         if n_real == 0 {
             return;
         }
-        out.words.extend(toks.iter().map(|&t| mix(t)));
         // Skip pairs: ordered pairs of words 2..=window apart.
         for gap in 2..=self.word_pair_window {
             for j in gap..n_real {
                 let (a, b) = (toks[j - gap], toks[j]);
-                out.pairs.push(mix(a.wrapping_mul(STEP_MUL)
-                    ^ b.rotate_left(29)
-                    ^ SEED_PAIR));
+                out.pairs.push(mix(a.wrapping_mul(STEP_MUL) ^ b.rotate_left(29) ^ SEED_PAIR));
             }
         }
         if self.word_ngram_max < 2 {
@@ -207,6 +222,24 @@ impl FeatureSpec {
             }
         }
     }
+}
+
+/// Length of the stem of a lower-cased word: strips one common English inflectional suffix
+/// when at least three characters remain.
+fn light_stem(w: &[char]) -> usize {
+    const SUFFIXES: [&str; 9] = ["ing", "ed", "es", "s", "ly", "ment", "ation", "ions", "ion"];
+    let n = w.len();
+    let mut best = n;
+    for suf in SUFFIXES {
+        let m = suf.chars().count();
+        if n >= m + 3 && w[n - m..].iter().copied().eq(suf.chars()) {
+            best = best.min(n - m);
+        }
+    }
+    if best < n && best >= 4 && w[best - 1] == w[best - 2] && !matches!(w[best - 1], 'l' | 's' | 'z') {
+        best -= 1; // "stopped" -> "stopp" -> "stop"
+    }
+    best
 }
 
 #[cfg(test)]
@@ -231,6 +264,7 @@ mod tests {
             char_ngram_max: 3,
             char_within_words: false,
             word_pair_window: 0,
+            stem_words: false,
             fold_digits: false,
         };
         let f = feats(&spec, "ab cd");

@@ -22,11 +22,7 @@ pub(crate) struct Linear {
 
 impl Linear {
     pub(crate) fn zeros(n_features: usize, k: usize) -> Self {
-        Self {
-            k,
-            w: vec![0.0; n_features * k],
-            b: vec![0.0; k],
-        }
+        Self { k, w: vec![0.0; n_features * k], b: vec![0.0; k] }
     }
 
     /// Writes the class scores of the sparse vector `(idx, val)` into `out` (length `k`).
@@ -78,18 +74,19 @@ pub(crate) struct SgdParams {
     pub dropout: f32,
 }
 
-/// Trains on the rows `rows` of `x` with labels `y` (indexed like the rows of `x`).
-/// `progress(epoch, mean_loss)` is called after each epoch.
-pub(crate) fn train(
-    x: &Csr,
-    y: &[u32],
-    rows: &[usize],
-    n_features: usize,
-    k: usize,
-    p: &SgdParams,
-    seed: u64,
-    progress: &mut dyn FnMut(usize, f32),
-) -> Linear {
+/// A training problem: the rows `rows` of `x`, labelled by `y` (indexed like the rows of
+/// `x`), with `n_features` columns and `k` classes.
+pub(crate) struct Problem<'a> {
+    pub x: &'a Csr,
+    pub y: &'a [u32],
+    pub rows: &'a [usize],
+    pub n_features: usize,
+    pub k: usize,
+}
+
+/// Trains on `prob`. `progress(epoch, mean_loss)` is called after each epoch.
+pub(crate) fn train(prob: &Problem<'_>, p: &SgdParams, seed: u64, progress: &mut dyn FnMut(usize, f32)) -> Linear {
+    let Problem { x, y, rows, n_features, k } = *prob;
     let mut model = Linear::zeros(n_features, k);
     let mut order: Vec<usize> = rows.to_vec();
     let mut rng = Rng::new(seed);

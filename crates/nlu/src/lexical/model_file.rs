@@ -63,13 +63,10 @@ pub(crate) fn save(model: &LexicalModel, w: &mut dyn Write) -> Result<(), Lexica
         n_classes: model.linear.k as u64,
         temperature: model.temperature,
     };
-    let json = serde_json::to_vec(&header)
-        .map_err(|e| LexicalError::Corrupt(format!("cannot encode header: {e}")))?;
-    let json_len =
-        u32::try_from(json.len()).map_err(|_| LexicalError::Corrupt("header too large".into()))?;
+    let json = serde_json::to_vec(&header).map_err(|e| LexicalError::Corrupt(format!("cannot encode header: {e}")))?;
+    let json_len = u32::try_from(json.len()).map_err(|_| LexicalError::Corrupt("header too large".into()))?;
     let v = &model.vectorizer;
-    let mut payload =
-        Vec::with_capacity(4 + json.len() + v.len() * 12 + (model.linear.w.len() + 64) * 4);
+    let mut payload = Vec::with_capacity(4 + json.len() + v.len() * 12 + (model.linear.w.len() + 64) * 4);
     payload.extend_from_slice(&json_len.to_le_bytes());
     payload.extend_from_slice(&json);
     for k in &v.keys {
@@ -102,9 +99,7 @@ impl<'a> Cursor<'a> {
                 self.pos = e;
                 Ok(s)
             }
-            None => Err(LexicalError::Corrupt(format!(
-                "payload too short for {what}"
-            ))),
+            None => Err(LexicalError::Corrupt(format!("payload too short for {what}"))),
         }
     }
 
@@ -114,14 +109,9 @@ impl<'a> Cursor<'a> {
     }
 
     fn f32s(&mut self, n: usize, what: &str) -> Result<Vec<f32>, LexicalError> {
-        let bytes = n
-            .checked_mul(4)
-            .ok_or_else(|| LexicalError::Corrupt(format!("{what}: size overflow")))?;
+        let bytes = n.checked_mul(4).ok_or_else(|| LexicalError::Corrupt(format!("{what}: size overflow")))?;
         let b = self.take(bytes, what)?;
-        let v: Vec<f32> = b
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
+        let v: Vec<f32> = b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
         if v.iter().any(|x| !x.is_finite()) {
             return Err(LexicalError::Corrupt(format!("{what}: non-finite value")));
         }
@@ -149,21 +139,14 @@ pub(crate) fn load(r: &mut dyn Read) -> Result<LexicalModel, LexicalError> {
         return Err(LexicalError::BadMagic);
     }
     if data.len() < 12 {
-        return Err(LexicalError::Truncated(
-            "stream ends inside the version".into(),
-        ));
+        return Err(LexicalError::Truncated("stream ends inside the version".into()));
     }
     let found = u32::from_le_bytes([data[8], data[9], data[10], data[11]]);
     if found != FORMAT_VERSION {
-        return Err(LexicalError::UnsupportedVersion {
-            found,
-            supported: FORMAT_VERSION,
-        });
+        return Err(LexicalError::UnsupportedVersion { found, supported: FORMAT_VERSION });
     }
     if data.len() < 20 {
-        return Err(LexicalError::Truncated(
-            "stream ends inside the payload length".into(),
-        ));
+        return Err(LexicalError::Truncated("stream ends inside the payload length".into()));
     }
     let plen = u64_at(&data[12..20]);
     let have = (data.len() - 20) as u64;
@@ -173,9 +156,7 @@ pub(crate) fn load(r: &mut dyn Read) -> Result<LexicalModel, LexicalError> {
         )));
     }
     if have > plen + 8 {
-        return Err(LexicalError::Corrupt(
-            "trailing bytes after the checksum".into(),
-        ));
+        return Err(LexicalError::Corrupt("trailing bytes after the checksum".into()));
     }
     let plen = plen as usize;
     let payload = &data[20..20 + plen];
@@ -188,40 +169,26 @@ pub(crate) fn load(r: &mut dyn Read) -> Result<LexicalModel, LexicalError> {
 
 fn parse_payload(payload: &[u8]) -> Result<LexicalModel, LexicalError> {
     let corrupt = |m: String| LexicalError::Corrupt(m);
-    let mut c = Cursor {
-        data: payload,
-        pos: 0,
-    };
+    let mut c = Cursor { data: payload, pos: 0 };
     let hlen = c.u32("header length")? as usize;
     let hjson = c.take(hlen, "header")?;
-    let header: Header =
-        serde_json::from_slice(hjson).map_err(|e| corrupt(format!("bad header: {e}")))?;
+    let header: Header = serde_json::from_slice(hjson).map_err(|e| corrupt(format!("bad header: {e}")))?;
     header.config.validate()?;
     let nf = usize::try_from(header.n_features).map_err(|_| corrupt("n_features".into()))?;
     let k = usize::try_from(header.n_classes).map_err(|_| corrupt("n_classes".into()))?;
     if k == 0 || header.labels.len() != k {
-        return Err(corrupt(format!(
-            "{} labels for {k} classes",
-            header.labels.len()
-        )));
+        return Err(corrupt(format!("{} labels for {k} classes", header.labels.len())));
     }
     if !(header.temperature.is_finite() && header.temperature > 0.0) {
         return Err(corrupt("temperature must be positive".into()));
     }
     let expected = nf
         .checked_mul(12)
-        .and_then(|a| {
-            nf.checked_mul(k)
-                .and_then(|w| w.checked_mul(4))
-                .and_then(|b| a.checked_add(b))
-        })
+        .and_then(|a| nf.checked_mul(k).and_then(|w| w.checked_mul(4)).and_then(|b| a.checked_add(b)))
         .and_then(|a| a.checked_add(k * 4))
         .ok_or_else(|| corrupt("sizes overflow".into()))?;
     if payload.len() - c.pos != expected {
-        return Err(corrupt(format!(
-            "payload holds {} bytes of arrays, sizes need {expected}",
-            payload.len() - c.pos
-        )));
+        return Err(corrupt(format!("payload holds {} bytes of arrays, sizes need {expected}", payload.len() - c.pos)));
     }
     let kb = c.take(nf * 8, "keys")?;
     let keys: Vec<u64> = kb.chunks_exact(8).map(u64_at).collect();

@@ -37,11 +37,7 @@ pub(crate) fn normalize_into(text: &str, fold_digits: bool, out: &mut Vec<char>)
         }
         for lc in c.to_lowercase() {
             if lc.is_alphanumeric() {
-                let lc = if fold_digits && lc.is_ascii_digit() {
-                    '0'
-                } else {
-                    lc
-                };
+                let lc = if fold_digits && lc.is_ascii_digit() { '0' } else { lc };
                 out.push(lc);
             } else if out.last() != Some(&' ') {
                 out.push(' ');

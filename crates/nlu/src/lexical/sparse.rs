@@ -14,21 +14,12 @@ pub(crate) struct Csr {
 impl Csr {
     /// An empty matrix with zero rows.
     pub(crate) fn new() -> Self {
-        Self {
-            indptr: vec![0],
-            idx: Vec::new(),
-            val: Vec::new(),
-        }
+        Self { indptr: vec![0], idx: Vec::new(), val: Vec::new() }
     }
 
     /// Closes the row made of everything appended since the previous row.
     pub(crate) fn end_row(&mut self) {
         self.indptr.push(self.idx.len());
-    }
-
-    /// Number of rows.
-    pub(crate) fn rows(&self) -> usize {
-        self.indptr.len() - 1
     }
 
     /// Feature indices and values of row `r`.
@@ -43,8 +34,7 @@ impl Csr {
         let base = self.idx.len();
         self.idx.extend_from_slice(&other.idx);
         self.val.extend_from_slice(&other.val);
-        self.indptr
-            .extend(other.indptr[1..].iter().map(|&p| p + base));
+        self.indptr.extend(other.indptr[1..].iter().map(|&p| p + base));
     }
 }
 

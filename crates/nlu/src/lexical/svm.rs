@@ -5,8 +5,8 @@
 //! is an extra constant feature, regularised like the weights) is solved independently, so
 //! classes are split between threads without affecting the result.
 
-use super::logreg::Linear;
-use super::sparse::{Csr, Rng};
+use super::logreg::{Linear, Problem};
+use super::sparse::Rng;
 
 /// Hyper-parameters of the SVM solver.
 #[derive(Debug, Clone)]
@@ -23,16 +23,8 @@ pub(crate) struct SvmParams {
 const BIAS_FEATURE: f32 = 1.0;
 
 /// Trains one binary problem; returns the weights (`nf` features, then the bias).
-fn train_binary(
-    x: &Csr,
-    y: &[u32],
-    rows: &[usize],
-    qd: &[f32],
-    nf: usize,
-    class: u32,
-    p: &SvmParams,
-    seed: u64,
-) -> Vec<f32> {
+fn train_binary(prob: &Problem<'_>, qd: &[f32], class: u32, p: &SvmParams, seed: u64) -> Vec<f32> {
+    let Problem { x, y, rows, n_features: nf, .. } = *prob;
     let n = rows.len();
     let d_ii = 0.5 / p.c;
     let mut w = vec![0.0f32; nf + 1];
@@ -40,7 +32,7 @@ fn train_binary(
     let mut index: Vec<usize> = (0..n).collect();
     let mut active = n;
     let mut rng = Rng::new(seed ^ (u64::from(class) << 32) ^ 0x5356_4D00);
-    let (mut pg_max_old, mut pg_min_old) = (f32::INFINITY, f32::NEG_INFINITY);
+    let mut pg_max_old = f32::INFINITY;
     let mut passes = 0;
     while passes < p.max_passes {
         let (mut pg_max, mut pg_min) = (f32::NEG_INFINITY, f32::INFINITY);
@@ -88,31 +80,17 @@ fn train_binary(
             }
             active = n;
             pg_max_old = f32::INFINITY;
-            pg_min_old = f32::NEG_INFINITY;
             continue;
         }
         pg_max_old = if pg_max <= 0.0 { f32::INFINITY } else { pg_max };
-        pg_min_old = if pg_min >= 0.0 {
-            f32::NEG_INFINITY
-        } else {
-            pg_min
-        };
     }
     w
 }
 
 /// Trains all `k` one-vs-rest problems on `rows` and returns them as one feature-major
 /// linear scorer (bias = weight of the constant feature).
-pub(crate) fn train(
-    x: &Csr,
-    y: &[u32],
-    rows: &[usize],
-    nf: usize,
-    k: usize,
-    p: &SvmParams,
-    seed: u64,
-    threads: usize,
-) -> Linear {
+pub(crate) fn train(prob: &Problem<'_>, p: &SvmParams, seed: u64, threads: usize) -> Linear {
+    let Problem { x, n_features: nf, k, .. } = *prob;
     let qd: Vec<f32> = (0..x.indptr.len() - 1)
         .map(|r| {
             let (_, val) = x.row(r);
@@ -120,9 +98,7 @@ pub(crate) fn train(
         })
         .collect();
     let solve = |classes: std::ops::Range<usize>| -> Vec<Vec<f32>> {
-        classes
-            .map(|c| train_binary(x, y, rows, &qd, nf, c as u32, p, seed))
-            .collect()
+        classes.map(|c| train_binary(prob, &qd, c as u32, p, seed)).collect()
     };
     let per_class: Vec<Vec<f32>> = if threads >= 2 && k >= 4 {
         let mid = k / 2;
@@ -138,8 +114,8 @@ pub(crate) fn train(
     };
     let mut out = Linear::zeros(nf, k);
     for (c, wc) in per_class.iter().enumerate() {
-        for f in 0..nf {
-            out.w[f * k + c] = wc[f];
+        for (f, &v) in wc[..nf].iter().enumerate() {
+            out.w[f * k + c] = v;
         }
         out.b[c] = wc[nf] * BIAS_FEATURE;
     }

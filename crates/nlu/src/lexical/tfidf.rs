@@ -74,10 +74,7 @@ impl Vectorizer {
         kept.sort_unstable_by_key(|&(k, _)| k);
         let n = docs.len() as f64;
         let keys: Vec<u64> = kept.iter().map(|&(k, _)| k).collect();
-        let idf: Vec<f32> = kept
-            .iter()
-            .map(|&(_, c)| (((1.0 + n) / (1.0 + f64::from(c))).ln() + 1.0) as f32)
-            .collect();
+        let idf: Vec<f32> = kept.iter().map(|&(_, c)| (((1.0 + n) / (1.0 + f64::from(c))).ln() + 1.0) as f32).collect();
         Self::from_parts(keys, idf, weights)
     }
 
@@ -88,14 +85,7 @@ impl Vectorizer {
             map.insert(k, i as u32);
         }
         let [word_weight, char_weight, pair_weight] = weights;
-        Self {
-            keys,
-            idf,
-            word_weight,
-            char_weight,
-            pair_weight,
-            map,
-        }
+        Self { keys, idf, word_weight, char_weight, pair_weight, map }
     }
 
     /// Number of features.
@@ -116,20 +106,12 @@ impl Vectorizer {
         self.block(&f.pairs, self.pair_weight, buf, out_idx, out_val);
     }
 
-    fn block(
-        &self,
-        keys: &[u64],
-        weight: f32,
-        buf: &mut SparseBuf,
-        out_idx: &mut Vec<u32>,
-        out_val: &mut Vec<f32>,
-    ) {
+    fn block(&self, keys: &[u64], weight: f32, buf: &mut SparseBuf, out_idx: &mut Vec<u32>, out_val: &mut Vec<f32>) {
         if weight == 0.0 || keys.is_empty() {
             return;
         }
         buf.idx.clear();
-        buf.idx
-            .extend(keys.iter().filter_map(|k| self.map.get(k).copied()));
+        buf.idx.extend(keys.iter().filter_map(|k| self.map.get(k).copied()));
         buf.idx.sort_unstable();
         let start = out_val.len();
         let mut norm = 0.0f32;

@@ -3,10 +3,7 @@
 
 use chrono::{Datelike, Duration, NaiveDateTime};
 
-use super::{
-    add, holidays, merge, n_grains, range, resolve, shift, truncate, Ctx, Grain, Pod, Spec,
-    TimeValue,
-};
+use super::{add, holidays, merge, n_grains, range, resolve, shift, truncate, Ctx, Grain, Pod, Spec, TimeValue};
 use crate::entities::number_en::read_word;
 use crate::entities::numeral::{digits, number_at};
 use crate::entities::ordinal::en_ordinal;
@@ -104,14 +101,7 @@ fn weekday_at(c: &[char], i: usize) -> Option<(u32, usize)> {
 fn month_at(c: &[char], i: usize) -> Option<(u32, usize)> {
     let (w, e) = w_at(c, i)?;
     let m = month_word(&w)?;
-    Some((
-        m,
-        if at(c, e) == '.' && w.len() <= 4 {
-            e + 1
-        } else {
-            e
-        },
-    ))
+    Some((m, if at(c, e) == '.' && w.len() <= 4 { e + 1 } else { e }))
 }
 
 /// Two-digit years: 74 → 1974, 15 → 2015.
@@ -137,11 +127,7 @@ pub(crate) fn colon_clock(c: &[char], i: usize) -> Option<(Spec, usize)> {
     if sep != ':' && sep != 'h' {
         return None;
     }
-    let mut s = Spec {
-        hour: Some(hv),
-        ambig: (1..=12).contains(&hv),
-        ..Default::default()
-    };
+    let mut s = Spec { hour: Some(hv), ambig: (1..=12).contains(&hv), ..Default::default() };
     let m = digits(c, h.e + 1).filter(|m| m.ndig == 2);
     let mut end;
     match m {
@@ -248,11 +234,7 @@ pub(crate) fn am_pm_clock(c: &[char], i: usize) -> Option<(Spec, usize)> {
         e = e2;
     }
     let (pm, e3) = ampm(c, e)?;
-    let mut s = Spec {
-        hour: Some(hv),
-        minute: mv,
-        ..Default::default()
-    };
+    let mut s = Spec { hour: Some(hv), minute: mv, ..Default::default() };
     apply_ampm(&mut s, pm);
     Some((s, e3))
 }
@@ -289,19 +271,11 @@ pub(crate) fn numeric_date(c: &[char], i: usize) -> Option<(Spec, usize)> {
     // 31/Oct/1974, 31-Oct-74
     if let Some((m, e)) = month_at(c, p) {
         let d = a.v as u32;
-        let mut s = Spec {
-            day: Some(d),
-            month: Some(m),
-            ..Default::default()
-        };
+        let mut s = Spec { day: Some(d), month: Some(m), ..Default::default() };
         let mut end = e;
         if at(c, e) == sep {
             let y = digits(c, e + 1)?;
-            s.year = Some(if y.ndig == 2 {
-                year2(y.v as i64)
-            } else {
-                y.v as i32
-            });
+            s.year = Some(if y.ndig == 2 { year2(y.v as i64) } else { y.v as i32 });
             end = y.e;
         }
         if !(1..=31).contains(&d) {
@@ -326,26 +300,14 @@ pub(crate) fn numeric_date(c: &[char], i: usize) -> Option<(Spec, usize)> {
     if a.ndig == 4 {
         // y-m-d or y-m
         if let Some(t) = third {
-            let s = Spec {
-                year: Some(av as i32),
-                month: Some(bv as u32),
-                day: Some(t.v as u32),
-                ..Default::default()
-            };
+            let s = Spec { year: Some(av as i32), month: Some(bv as u32), day: Some(t.v as u32), ..Default::default() };
             if !(1..=12).contains(&bv) || !(1..=31).contains(&(t.v as i64)) {
                 return None;
             }
             return Some((s, t.e));
         }
         if (1..=12).contains(&bv) && sep != '.' {
-            return Some((
-                Spec {
-                    year: Some(av as i32),
-                    month: Some(bv as u32),
-                    ..Default::default()
-                },
-                q,
-            ));
+            return Some((Spec { year: Some(av as i32), month: Some(bv as u32), ..Default::default() }, q));
         }
         return None;
     }
@@ -354,47 +316,21 @@ pub(crate) fn numeric_date(c: &[char], i: usize) -> Option<(Spec, usize)> {
     }
     if let Some(t) = third {
         // m/d/y
-        let y = if t.ndig == 2 {
-            year2(t.v as i64)
-        } else {
-            t.v as i32
-        };
+        let y = if t.ndig == 2 { year2(t.v as i64) } else { t.v as i32 };
         if !(1..=12).contains(&av) || !(1..=31).contains(&bv) {
             return None;
         }
-        return Some((
-            Spec {
-                year: Some(y),
-                month: Some(av as u32),
-                day: Some(bv as u32),
-                ..Default::default()
-            },
-            t.e,
-        ));
+        return Some((Spec { year: Some(y), month: Some(av as u32), day: Some(bv as u32), ..Default::default() }, t.e));
     }
     if b.ndig == 4 && (1..=12).contains(&av) && sep == '/' {
-        return Some((
-            Spec {
-                year: Some(bv as i32),
-                month: Some(av as u32),
-                ..Default::default()
-            },
-            q,
-        ));
+        return Some((Spec { year: Some(bv as i32), month: Some(av as u32), ..Default::default() }, q));
     }
     if (1..=12).contains(&av) && (1..=31).contains(&bv) && b.ndig <= 2 && sep != '.' {
         // a dash right after a month-day pair: may be a range start, fine
         if at(c, q) == ':' {
             return None;
         }
-        return Some((
-            Spec {
-                month: Some(av as u32),
-                day: Some(bv as u32),
-                ..Default::default()
-            },
-            q,
-        ));
+        return Some((Spec { month: Some(av as u32), day: Some(bv as u32), ..Default::default() }, q));
     }
     None
 }
@@ -408,11 +344,7 @@ fn day_num(c: &[char], i: usize, allow_plain: bool) -> Option<(u32, usize)> {
     }
     if allow_plain {
         let d = digits(c, i)?;
-        if d.ndig >= 1
-            && d.ndig <= 2
-            && (1..=31).contains(&(d.v as i64))
-            && !at(c, d.e).is_ascii_alphanumeric()
-        {
+        if d.ndig >= 1 && d.ndig <= 2 && (1..=31).contains(&(d.v as i64)) && !at(c, d.e).is_ascii_alphanumeric() {
             return Some((d.v as u32, d.e));
         }
     }
@@ -422,31 +354,11 @@ fn day_num(c: &[char], i: usize, allow_plain: bool) -> Option<(u32, usize)> {
 fn pod_word(c: &[char], i: usize) -> Option<(Pod, usize)> {
     let (w, e) = w_at(c, i)?;
     let p = match w.as_str() {
-        "morning" | "mornings" => Pod {
-            from: 0,
-            to: 12,
-            pm: false,
-        },
-        "afternoon" | "afternoons" | "afternoonish" => Pod {
-            from: 12,
-            to: 19,
-            pm: true,
-        },
-        "evening" | "evenings" => Pod {
-            from: 18,
-            to: 24,
-            pm: true,
-        },
-        "night" | "nights" => Pod {
-            from: 18,
-            to: 24,
-            pm: true,
-        },
-        "lunch" | "lunchtime" => Pod {
-            from: 12,
-            to: 14,
-            pm: true,
-        },
+        "morning" | "mornings" => Pod { from: 0, to: 12, pm: false },
+        "afternoon" | "afternoons" | "afternoonish" => Pod { from: 12, to: 19, pm: true },
+        "evening" | "evenings" => Pod { from: 18, to: 24, pm: true },
+        "night" | "nights" => Pod { from: 18, to: 24, pm: true },
+        "lunch" | "lunchtime" => Pod { from: 12, to: 14, pm: true },
         _ => return None,
     };
     Some((p, e))
@@ -461,10 +373,7 @@ fn piece(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
             best = Some((s, e));
         }
     };
-    let fixed = |v: TimeValue| Spec {
-        fixed: Some(v),
-        ..Default::default()
-    };
+    let fixed = |v: TimeValue| Spec { fixed: Some(v), ..Default::default() };
     let ch = at(c, i);
     if ch.is_ascii_digit() {
         if let Some((s, e)) = numeric_date(c, i) {
@@ -483,151 +392,56 @@ fn piece(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
                 && ('1'..='4').contains(&at(c, d.e + 1))
                 && !at(c, d.e + 2).is_ascii_alphanumeric()
             {
-                let y = if d.ndig == 2 {
-                    year2(d.v as i64)
-                } else {
-                    d.v as i32
-                };
-                consider(
-                    Spec {
-                        year: Some(y),
-                        quarter: at(c, d.e + 1).to_digit(10),
-                        ..Default::default()
-                    },
-                    d.e + 2,
-                );
+                let y = if d.ndig == 2 { year2(d.v as i64) } else { d.v as i32 };
+                consider(Spec { year: Some(y), quarter: at(c, d.e + 1).to_digit(10), ..Default::default() }, d.e + 2);
             }
             // years: 4 digits (latent alone); with BC/AD
-            if d.ndig == 4
-                && !at(c, d.e).is_ascii_alphanumeric()
-                && (1000.0..=2200.0).contains(&d.v)
-            {
-                consider(
-                    Spec {
-                        year: Some(d.v as i32),
-                        latent: true,
-                        ..Default::default()
-                    },
-                    d.e,
-                );
+            if d.ndig == 4 && !at(c, d.e).is_ascii_alphanumeric() && (1000.0..=2200.0).contains(&d.v) {
+                consider(Spec { year: Some(d.v as i32), latent: true, ..Default::default() }, d.e);
             }
             if d.ndig >= 1 && d.ndig <= 4 {
                 let q = skip_ws(c, d.e);
                 for (p, neg) in [("a.d.", false), ("ad", false), ("b.c.", true), ("bc", true)] {
                     if starts_ci(c, q, p) && !at(c, q + p.len()).is_ascii_alphanumeric() {
                         let y = if neg { -(d.v as i32) } else { d.v as i32 };
-                        consider(
-                            Spec {
-                                year: Some(y),
-                                ..Default::default()
-                            },
-                            q + p.len(),
-                        );
+                        consider(Spec { year: Some(y), ..Default::default() }, q + p.len());
                     }
                 }
             }
             // bare hour (latent): 1-12, or 1030/730 style with "at"
-            if d.ndig <= 2
-                && (1.0..=12.0).contains(&d.v)
-                && !matches!(at(c, d.e), ':' | '/' | '.' | '-')
-            {
+            if d.ndig <= 2 && (1.0..=12.0).contains(&d.v) && !matches!(at(c, d.e), ':' | '/' | '.' | '-') {
                 let mut e = d.e;
                 if let Some(e2) = oclock(c, e) {
                     e = e2;
-                    consider(
-                        Spec {
-                            hour: Some(d.v as u32),
-                            ambig: true,
-                            ..Default::default()
-                        },
-                        e,
-                    );
+                    consider(Spec { hour: Some(d.v as u32), ambig: true, ..Default::default() }, e);
                 } else {
-                    consider(
-                        Spec {
-                            hour: Some(d.v as u32),
-                            ambig: true,
-                            latent: true,
-                            ..Default::default()
-                        },
-                        e,
-                    );
+                    consider(Spec { hour: Some(d.v as u32), ambig: true, latent: true, ..Default::default() }, e);
                 }
             }
         }
         // day ordinal: 15th
         if let Some((d, e)) = day_num(c, i, false) {
-            consider(
-                Spec {
-                    day: Some(d),
-                    latent: true,
-                    ..Default::default()
-                },
-                e,
-            );
+            consider(Spec { day: Some(d), latent: true, ..Default::default() }, e);
         }
     }
     let (w, we) = w_at(c, i).unwrap_or_default();
     match w.as_str() {
         "now" => consider(fixed(TimeValue::Instant(cx.now, Grain::Second)), we),
         "atm" => consider(fixed(TimeValue::Instant(cx.now, Grain::Second)), we),
-        "today" => consider(
-            Spec {
-                date: Some(today),
-                ..Default::default()
-            },
-            we,
-        ),
-        "tomorrow" | "tomorrows" | "tmrw" | "tmr" => consider(
-            Spec {
-                date: Some(today + Duration::days(1)),
-                ..Default::default()
-            },
-            we,
-        ),
-        "yesterday" => consider(
-            Spec {
-                date: Some(today - Duration::days(1)),
-                ..Default::default()
-            },
-            we,
-        ),
+        "today" => consider(Spec { date: Some(today), ..Default::default() }, we),
+        "tomorrow" | "tomorrows" | "tmrw" | "tmr" => {
+            consider(Spec { date: Some(today + Duration::days(1)), ..Default::default() }, we)
+        }
+        "yesterday" => consider(Spec { date: Some(today - Duration::days(1)), ..Default::default() }, we),
         "tonight" | "tonite" => consider(
-            Spec {
-                date: Some(today),
-                pod: Some(Pod {
-                    from: 18,
-                    to: 24,
-                    pm: true,
-                }),
-                ..Default::default()
-            },
+            Spec { date: Some(today), pod: Some(Pod { from: 18, to: 24, pm: true }), ..Default::default() },
             we,
         ),
-        "noon" | "midday" => consider(
-            Spec {
-                hour: Some(12),
-                minute: None,
-                ..Default::default()
-            },
-            we,
-        ),
-        "midnight" => consider(
-            Spec {
-                date: Some(today + Duration::days(1)),
-                hour: Some(0),
-                ..Default::default()
-            },
-            we,
-        ),
-        "weekend" | "wkend" | "week-end" => consider(
-            Spec {
-                week_rel: Some(0),
-                weekend: true,
-                ..Default::default()
-            },
-            we,
-        ),
+        "noon" | "midday" => consider(Spec { hour: Some(12), minute: None, ..Default::default() }, we),
+        "midnight" => consider(Spec { date: Some(today + Duration::days(1)), hour: Some(0), ..Default::default() }, we),
+        "weekend" | "wkend" | "week-end" => {
+            consider(Spec { week_rel: Some(0), weekend: true, ..Default::default() }, we)
+        }
         _ => {}
     }
     if let Some(e) = words(c, i, &["right", "now"])
@@ -637,13 +451,7 @@ fn piece(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
         consider(fixed(TimeValue::Instant(cx.now, Grain::Second)), e);
     }
     if let Some(e) = words(c, i, &["mid", "day"]) {
-        consider(
-            Spec {
-                hour: Some(12),
-                ..Default::default()
-            },
-            e,
-        );
+        consider(Spec { hour: Some(12), ..Default::default() }, e);
     }
     for (ws, d) in [
         (&["the", "day", "after", "tomorrow"][..], 2),
@@ -652,58 +460,29 @@ fn piece(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
         (&["day", "before", "yesterday"][..], -2),
     ] {
         if let Some(e) = words(c, i, ws) {
-            consider(
-                Spec {
-                    date: Some(today + Duration::days(d)),
-                    ..Default::default()
-                },
-                e,
-            );
+            consider(Spec { date: Some(today + Duration::days(d)), ..Default::default() }, e);
         }
     }
     if let Some(e) = words(c, i, &["last", "night"]) {
         consider(
             Spec {
                 date: Some(today - Duration::days(1)),
-                pod: Some(Pod {
-                    from: 18,
-                    to: 24,
-                    pm: true,
-                }),
+                pod: Some(Pod { from: 18, to: 24, pm: true }),
                 ..Default::default()
             },
             e,
         );
     }
     if let Some(e) = words(c, i, &["week", "end"]) {
-        consider(
-            Spec {
-                week_rel: Some(0),
-                weekend: true,
-                ..Default::default()
-            },
-            e,
-        );
+        consider(Spec { week_rel: Some(0), weekend: true, ..Default::default() }, e);
     }
     // weekday
     if let Some((wd, e)) = weekday_at(c, i) {
-        consider(
-            Spec {
-                weekday: Some(wd),
-                ..Default::default()
-            },
-            e,
-        );
+        consider(Spec { weekday: Some(wd), ..Default::default() }, e);
     }
     // month (+ day): "march 3", "march first", "february the 15th"
     if let Some((m, e)) = month_at(c, i) {
-        consider(
-            Spec {
-                month: Some(m),
-                ..Default::default()
-            },
-            e,
-        );
+        consider(Spec { month: Some(m), ..Default::default() }, e);
         let mut q = skip_ws(c, e);
         if let Some(e2) = words(c, q, &["the"]) {
             q = skip_ws(c, e2);
@@ -711,14 +490,7 @@ fn piece(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
         if q > e || at(c, e).is_ascii_digit() {
             let q = if at(c, e).is_ascii_digit() { e } else { q };
             if let Some((d, e3)) = day_num(c, q, true) {
-                consider(
-                    Spec {
-                        month: Some(m),
-                        day: Some(d),
-                        ..Default::default()
-                    },
-                    e3,
-                );
+                consider(Spec { month: Some(m), day: Some(d), ..Default::default() }, e3);
             }
         }
     }
@@ -737,24 +509,11 @@ fn piece(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
                 r = skip_ws(c, e2);
             }
             if let Some((m, e2)) = month_at(c, r) {
-                consider(
-                    Spec {
-                        month: Some(m),
-                        day: Some(d),
-                        ..Default::default()
-                    },
-                    e2,
-                );
+                consider(Spec { month: Some(m), day: Some(d), ..Default::default() }, e2);
             }
             if q > i {
                 // "the 15th" alone
-                consider(
-                    Spec {
-                        day: Some(d),
-                        ..Default::default()
-                    },
-                    e,
-                );
+                consider(Spec { day: Some(d), ..Default::default() }, e);
             }
             // "20 of next month", "20th of the current month"
             let mut r2 = skip_ws(c, e);
@@ -768,14 +527,7 @@ fn piece(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
                 }
                 if let Some((off, e3)) = modifier(c, r3) {
                     if let Some(e4) = words(c, skip_ws(c, e3), &["month"]) {
-                        consider(
-                            Spec {
-                                month_rel: Some(off),
-                                day: Some(d),
-                                ..Default::default()
-                            },
-                            e4,
-                        );
+                        consider(Spec { month_rel: Some(off), day: Some(d), ..Default::default() }, e4);
                     }
                 }
             }
@@ -789,88 +541,30 @@ fn piece(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
                 }
                 let w2: String = c[dg.e..k].iter().collect();
                 if let Some(m) = month_word(&w2) {
-                    consider(
-                        Spec {
-                            month: Some(m),
-                            day: Some(dg.v as u32),
-                            ..Default::default()
-                        },
-                        k,
-                    );
+                    consider(Spec { month: Some(m), day: Some(dg.v as u32), ..Default::default() }, k);
                 }
             }
         }
         if let Some(e) = words(c, i, &["the", "ides", "of"]) {
             if let Some((m, e2)) = month_at(c, skip_ws(c, e)) {
                 let d = if matches!(m, 3 | 5 | 7 | 10) { 15 } else { 13 };
-                consider(
-                    Spec {
-                        month: Some(m),
-                        day: Some(d),
-                        ..Default::default()
-                    },
-                    e2,
-                );
+                consider(Spec { month: Some(m), day: Some(d), ..Default::default() }, e2);
             }
         }
     }
     // parts of day
     if let Some((p, e)) = pod_word(c, i) {
-        consider(
-            Spec {
-                pod: Some(p),
-                ..Default::default()
-            },
-            e,
-        );
+        consider(Spec { pod: Some(p), ..Default::default() }, e);
     }
     for (ws, pod) in [
-        (
-            &["early", "morning"][..],
-            Pod {
-                from: 0,
-                to: 9,
-                pm: false,
-            },
-        ),
-        (
-            &["early", "in", "the", "morning"][..],
-            Pod {
-                from: 0,
-                to: 9,
-                pm: false,
-            },
-        ),
-        (
-            &["in", "the", "early", "hours", "of", "the", "morning"][..],
-            Pod {
-                from: 0,
-                to: 9,
-                pm: false,
-            },
-        ),
-        (
-            &["late", "tonight"][..],
-            Pod {
-                from: 21,
-                to: 24,
-                pm: true,
-            },
-        ),
-        (
-            &["late", "tonite"][..],
-            Pod {
-                from: 21,
-                to: 24,
-                pm: true,
-            },
-        ),
+        (&["early", "morning"][..], Pod { from: 0, to: 9, pm: false }),
+        (&["early", "in", "the", "morning"][..], Pod { from: 0, to: 9, pm: false }),
+        (&["in", "the", "early", "hours", "of", "the", "morning"][..], Pod { from: 0, to: 9, pm: false }),
+        (&["late", "tonight"][..], Pod { from: 21, to: 24, pm: true }),
+        (&["late", "tonite"][..], Pod { from: 21, to: 24, pm: true }),
     ] {
         if let Some(e) = words(c, i, ws) {
-            let mut s = Spec {
-                pod: Some(pod),
-                ..Default::default()
-            };
+            let mut s = Spec { pod: Some(pod), ..Default::default() };
             if ws[1] == "tonight" || ws[1] == "tonite" {
                 s.date = Some(today);
             }
@@ -881,49 +575,22 @@ fn piece(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
         consider(
             Spec {
                 date: Some(today - Duration::days(1)),
-                pod: Some(Pod {
-                    from: 21,
-                    to: 24,
-                    pm: true,
-                }),
+                pod: Some(Pod { from: 21, to: 24, pm: true }),
                 ..Default::default()
             },
             e,
         );
     }
     if let Some(e) = words(c, i, &["after", "lunch"]) {
-        consider(
-            Spec {
-                pod: Some(Pod {
-                    from: 13,
-                    to: 17,
-                    pm: true,
-                }),
-                ..Default::default()
-            },
-            e,
-        );
+        consider(Spec { pod: Some(Pod { from: 13, to: 17, pm: true }), ..Default::default() }, e);
     }
     if let Some(e) = words(c, i, &["after", "school"]) {
-        consider(
-            Spec {
-                pod: Some(Pod {
-                    from: 15,
-                    to: 21,
-                    pm: true,
-                }),
-                ..Default::default()
-            },
-            e,
-        );
+        consider(Spec { pod: Some(Pod { from: 15, to: 21, pm: true }), ..Default::default() }, e);
     }
     for pre in [&["in", "the"][..], &["this"][..], &["today"][..]] {
         if let Some(e) = words(c, i, pre) {
             if let Some((p, e2)) = pod_word(c, skip_ws(c, e)) {
-                let mut s = Spec {
-                    pod: Some(p),
-                    ..Default::default()
-                };
+                let mut s = Spec { pod: Some(p), ..Default::default() };
                 if pre[0] != "in" {
                     s.date = Some(today);
                 }
@@ -933,40 +600,18 @@ fn piece(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
     }
     // holidays
     if let Some((e, h)) = holidays::NAMES.longest(c, i, true) {
-        consider(
-            Spec {
-                holiday: Some(*h),
-                ..Default::default()
-            },
-            e,
-        );
+        consider(Spec { holiday: Some(*h), ..Default::default() }, e);
     }
     // this/next/last + grain / weekday / month / holiday / weekend
     if let Some((off, e)) = modifier(c, i) {
         let q = skip_ws(c, e);
         if let Some((g, e2)) = w_at(c, q).and_then(|(x, e2)| grain_word(&x).map(|g| (g, e2))) {
             let s = match g {
-                Grain::Week => Some(Spec {
-                    week_rel: Some(off),
-                    week_grain: true,
-                    ..Default::default()
-                }),
-                Grain::Month => Some(Spec {
-                    month_rel: Some(off),
-                    ..Default::default()
-                }),
-                Grain::Quarter => Some(Spec {
-                    quarter_rel: Some(off),
-                    ..Default::default()
-                }),
-                Grain::Year => Some(Spec {
-                    year_rel: Some(off),
-                    ..Default::default()
-                }),
-                Grain::Day if off == 0 => Some(Spec {
-                    date: Some(today),
-                    ..Default::default()
-                }),
+                Grain::Week => Some(Spec { week_rel: Some(off), week_grain: true, ..Default::default() }),
+                Grain::Month => Some(Spec { month_rel: Some(off), ..Default::default() }),
+                Grain::Quarter => Some(Spec { quarter_rel: Some(off), ..Default::default() }),
+                Grain::Year => Some(Spec { year_rel: Some(off), ..Default::default() }),
+                Grain::Day if off == 0 => Some(Spec { date: Some(today), ..Default::default() }),
                 _ => None,
             };
             if let Some(s) = s {
@@ -975,26 +620,14 @@ fn piece(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
         }
         if let Some((wd, e2)) = weekday_at(c, q) {
             let s = if off == 0 {
-                Spec {
-                    weekday: Some(wd),
-                    ..Default::default()
-                }
+                Spec { weekday: Some(wd), ..Default::default() }
             } else {
-                Spec {
-                    weekday: Some(wd),
-                    week_rel: Some(off),
-                    ..Default::default()
-                }
+                Spec { weekday: Some(wd), week_rel: Some(off), ..Default::default() }
             };
             consider(s, e2);
         }
         if let Some((m, e2)) = month_at(c, q) {
-            let y = today.year()
-                + if m > today.month() || (off <= 0 && m == today.month()) {
-                    0
-                } else {
-                    1
-                };
+            let y = today.year() + if m > today.month() || (off <= 0 && m == today.month()) { 0 } else { 1 };
             let y = if off < 0 {
                 if m < today.month() {
                     today.year()
@@ -1004,14 +637,7 @@ fn piece(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
             } else {
                 y
             };
-            consider(
-                Spec {
-                    month: Some(m),
-                    year: Some(y),
-                    ..Default::default()
-                },
-                e2,
-            );
+            consider(Spec { month: Some(m), year: Some(y), ..Default::default() }, e2);
         }
         if let Some((e2, h)) = holidays::NAMES.longest(c, q, true) {
             let s = if off < 0 {
@@ -1021,55 +647,25 @@ fn piece(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
                     Some(d) if d < today => today.year(),
                     _ => today.year() - 1,
                 };
-                Spec {
-                    holiday: Some(*h),
-                    year: Some(y),
-                    ..Default::default()
-                }
+                Spec { holiday: Some(*h), year: Some(y), ..Default::default() }
             } else {
-                Spec {
-                    holiday: Some(*h),
-                    ..Default::default()
-                }
+                Spec { holiday: Some(*h), ..Default::default() }
             };
             consider(s, e2);
         }
         if let Some((x, e2)) = w_at(c, q) {
             if x == "weekend" || x == "wkend" || x == "week-end" {
-                consider(
-                    Spec {
-                        week_rel: Some(off),
-                        weekend: true,
-                        ..Default::default()
-                    },
-                    e2,
-                );
+                consider(Spec { week_rel: Some(off), weekend: true, ..Default::default() }, e2);
             }
             if x == "week" {
                 if let Some(e3) = words(c, skip_ws(c, e2), &["end"]) {
-                    consider(
-                        Spec {
-                            week_rel: Some(off),
-                            weekend: true,
-                            ..Default::default()
-                        },
-                        e3,
-                    );
+                    consider(Spec { week_rel: Some(off), weekend: true, ..Default::default() }, e3);
                 }
             }
         }
     }
-    if let Some(e) = words(c, i, &["this", "past", "weekend"])
-        .or_else(|| words(c, i, &["this", "past", "week-end"]))
-    {
-        consider(
-            Spec {
-                week_rel: Some(-1),
-                weekend: true,
-                ..Default::default()
-            },
-            e,
-        );
+    if let Some(e) = words(c, i, &["this", "past", "weekend"]).or_else(|| words(c, i, &["this", "past", "week-end"])) {
+        consider(Spec { week_rel: Some(-1), weekend: true, ..Default::default() }, e);
     }
     // <weekday> after next / <month> after next
     if let Some((wd, e)) = weekday_at(c, i) {
@@ -1079,26 +675,13 @@ fn piece(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
             if delta <= 0 {
                 delta += 7;
             }
-            consider(
-                Spec {
-                    date: Some(today + Duration::days(delta + 7)),
-                    ..Default::default()
-                },
-                e2,
-            );
+            consider(Spec { date: Some(today + Duration::days(delta + 7)), ..Default::default() }, e2);
         }
     }
     if let Some((m, e)) = month_at(c, i) {
         if let Some(e2) = words(c, skip_ws(c, e), &["after", "next"]) {
             let y = today.year() + if m > today.month() { 1 } else { 2 };
-            consider(
-                Spec {
-                    month: Some(m),
-                    year: Some(y),
-                    ..Default::default()
-                },
-                e2,
-            );
+            consider(Spec { month: Some(m), year: Some(y), ..Default::default() }, e2);
         }
     }
     // quarters: third quarter, 3rd qtr
@@ -1110,13 +693,7 @@ fn piece(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
         if let Some((n, e)) = en_ordinal(c, q) {
             if let Some((x, e2)) = next_w(c, e) {
                 if matches!(x.as_str(), "quarter" | "qtr") && (1..=4).contains(&n) {
-                    consider(
-                        Spec {
-                            quarter: Some(n as u32),
-                            ..Default::default()
-                        },
-                        e2,
-                    );
+                    consider(Spec { quarter: Some(n as u32), ..Default::default() }, e2);
                 }
             }
         }
@@ -1213,11 +790,7 @@ fn shifts(c: &[char], i: usize, cx: &Ctx) -> Option<(TimeValue, usize)> {
         let (n, g, e) = count_grain(c, q)?;
         return match w.as_str() {
             "in" => {
-                let v = if g >= Grain::Day
-                    && g <= Grain::Week
-                    && n.fract() == 0.0
-                    && g == Grain::Week
-                {
+                let v = if g >= Grain::Day && g <= Grain::Week && n.fract() == 0.0 && g == Grain::Week {
                     let t = add(cx.now, g, n as i64)?;
                     TimeValue::Instant(truncate(t, Grain::Day), Grain::Day)
                 } else {
@@ -1270,11 +843,7 @@ fn shifts(c: &[char], i: usize, cx: &Ctx) -> Option<(TimeValue, usize)> {
         "ago" | "back" => {
             let v = if g >= Grain::Week {
                 let t = add(cx.now, g, -(n as i64))?;
-                let fg = if g == Grain::Year {
-                    Grain::Month
-                } else {
-                    Grain::Day
-                };
+                let fg = if g == Grain::Year { Grain::Month } else { Grain::Day };
                 TimeValue::Instant(truncate(t, fg), fg)
             } else {
                 shift(cx, -n, g)?
@@ -1284,11 +853,7 @@ fn shifts(c: &[char], i: usize, cx: &Ctx) -> Option<(TimeValue, usize)> {
         "hence" => {
             let v = if g >= Grain::Week {
                 let t = add(cx.now, g, n as i64)?;
-                let fg = if g == Grain::Year {
-                    Grain::Month
-                } else {
-                    Grain::Day
-                };
+                let fg = if g == Grain::Year { Grain::Month } else { Grain::Day };
                 TimeValue::Instant(truncate(t, fg), fg)
             } else {
                 shift(cx, n, g)?
@@ -1354,8 +919,8 @@ fn count_grain(c: &[char], i: usize) -> Option<(f64, Grain, usize)> {
     }
     let (mut n, mut e) = count_at(c, i)?;
     // "2 and an half hours"
-    if let Some(e2) = words(c, skip_ws(c, e), &["and", "an", "half"])
-        .or_else(|| words(c, skip_ws(c, e), &["and", "a", "half"]))
+    if let Some(e2) =
+        words(c, skip_ws(c, e), &["and", "an", "half"]).or_else(|| words(c, skip_ws(c, e), &["and", "a", "half"]))
     {
         n += 0.5;
         e = e2;
@@ -1380,12 +945,7 @@ fn word_clock(c: &[char], i: usize) -> Option<(Spec, usize)> {
     if !(10..60).contains(&mv) {
         return None;
     }
-    let mut s = Spec {
-        hour: Some(h as u32),
-        minute: Some(mv as u32),
-        ambig: true,
-        ..Default::default()
-    };
+    let mut s = Spec { hour: Some(h as u32), minute: Some(mv as u32), ambig: true, ..Default::default() };
     let mut end = m.e;
     if let Some((pm, e2)) = ampm(c, end) {
         apply_ampm(&mut s, pm);
@@ -1402,33 +962,17 @@ fn clock_atom(c: &[char], i: usize) -> Option<(Spec, usize)> {
         return Some(r);
     }
     if let Some(e) = words(c, i, &["noon"]) {
-        return Some((
-            Spec {
-                hour: Some(12),
-                ..Default::default()
-            },
-            e,
-        ));
+        return Some((Spec { hour: Some(12), ..Default::default() }, e));
     }
     if let Some(e) = words(c, i, &["midnight"]) {
-        return Some((
-            Spec {
-                hour: Some(0),
-                ..Default::default()
-            },
-            e,
-        ));
+        return Some((Spec { hour: Some(0), ..Default::default() }, e));
     }
     let n = number_at(c, i, Lang::En)?;
     let v = n.int()?;
     if !(1..=12).contains(&v) {
         return None;
     }
-    let mut s = Spec {
-        hour: Some(v as u32),
-        ambig: true,
-        ..Default::default()
-    };
+    let mut s = Spec { hour: Some(v as u32), ambig: true, ..Default::default() };
     let mut end = n.e;
     if let Some((pm, e2)) = ampm(c, end) {
         apply_ampm(&mut s, pm);
@@ -1515,10 +1059,7 @@ fn skip_connectors(c: &[char], e: usize) -> usize {
             continue;
         }
         if let Some((w, e2)) = read_word(c, q) {
-            if matches!(
-                w.as_str(),
-                "at" | "on" | "of" | "the" | "in" | "for" | "during"
-            ) {
+            if matches!(w.as_str(), "at" | "on" | "of" | "the" | "in" | "for" | "during") {
                 j = e2;
                 continue;
             }
@@ -1567,15 +1108,7 @@ pub(crate) fn expr(c: &[char], i: usize, cx: &Ctx) -> Option<(TimeValue, usize)>
         if let Some((w, e)) = w_at(c, p) {
             if matches!(
                 w.as_str(),
-                "around"
-                    | "about"
-                    | "approximately"
-                    | "for"
-                    | "sometimes"
-                    | "anytime"
-                    | "at"
-                    | "on"
-                    | "during"
+                "around" | "about" | "approximately" | "for" | "sometimes" | "anytime" | "at" | "on" | "during"
             ) {
                 let q = skip_ws(c, e);
                 if q > e {
@@ -1594,8 +1127,7 @@ pub(crate) fn expr(c: &[char], i: usize, cx: &Ctx) -> Option<(TimeValue, usize)>
     // open intervals and ranges introduced by a word
     let mut lead = None;
     match start_word.as_str() {
-        "from" | "between" | "after" | "since" | "before" | "until" | "till" | "through" | "by"
-        | "later" => {
+        "from" | "between" | "after" | "since" | "before" | "until" | "till" | "through" | "by" | "later" => {
             let mut e = w_at(c, p).map(|x| x.1).unwrap_or(p);
             if start_word == "later" {
                 e = words(c, p, &["later", "than"])?;
@@ -1625,15 +1157,9 @@ pub(crate) fn expr(c: &[char], i: usize, cx: &Ctx) -> Option<(TimeValue, usize)>
             let v = resolve(&a, cx)?;
             let (t, g) = v.start()?;
             return match kw.as_str() {
-                "after" | "since" | "from" | "later" => {
-                    Some((TimeValue::Interval(Some(t), None, g), e))
-                }
+                "after" | "since" | "from" | "later" => Some((TimeValue::Interval(Some(t), None, g), e)),
                 "before" | "until" | "till" | "through" => {
-                    let g2 = if g == Grain::Hour && kw != "before" {
-                        Grain::Minute
-                    } else {
-                        g
-                    };
+                    let g2 = if g == Grain::Hour && kw != "before" { Grain::Minute } else { g };
                     Some((TimeValue::Interval(None, Some(t), g2), e))
                 }
                 "by" => {
@@ -1641,10 +1167,7 @@ pub(crate) fn expr(c: &[char], i: usize, cx: &Ctx) -> Option<(TimeValue, usize)>
                         TimeValue::Interval(_, Some(b), _) => *b,
                         _ => t,
                     };
-                    Some((
-                        TimeValue::Interval(Some(cx.now), Some(end), Grain::Second),
-                        e,
-                    ))
+                    Some((TimeValue::Interval(Some(cx.now), Some(end), Grain::Second), e))
                 }
                 _ => Some((TimeValue::Interval(Some(t), None, g), e)),
             };
@@ -1662,13 +1185,7 @@ pub(crate) fn expr(c: &[char], i: usize, cx: &Ctx) -> Option<(TimeValue, usize)>
 }
 
 /// "- B", "to B", "till B", "through B", "and B" (after between): a range.
-fn range_tail(
-    c: &[char],
-    e: usize,
-    a: &Spec,
-    cx: &Ctx,
-    between: bool,
-) -> Option<(TimeValue, usize)> {
+fn range_tail(c: &[char], e: usize, a: &Spec, cx: &Ctx, between: bool) -> Option<(TimeValue, usize)> {
     let q = skip_ws(c, e);
     let after = if at(c, q) == '-' || at(c, q) == '~' {
         Some(q + 1)
@@ -1710,36 +1227,16 @@ fn bare_bound(c: &[char], i: usize, a: &Spec) -> Option<(Spec, usize)> {
     if a.day.is_some() && a.hour.is_none() && (1..=31).contains(&v) {
         if more {
             if let Some((m, e2)) = month_at(c, q) {
-                return Some((
-                    Spec {
-                        day: Some(v as u32),
-                        month: Some(m),
-                        ..Default::default()
-                    },
-                    e2,
-                ));
+                return Some((Spec { day: Some(v as u32), month: Some(m), ..Default::default() }, e2));
             }
             if words(c, q, &["of"]).is_some() {
                 return None;
             }
         }
-        return Some((
-            Spec {
-                day: Some(v as u32),
-                ..Default::default()
-            },
-            e,
-        ));
+        return Some((Spec { day: Some(v as u32), ..Default::default() }, e));
     }
     if a.hour.is_some() && (0..=24).contains(&v) && !more {
-        return Some((
-            Spec {
-                hour: Some(v as u32),
-                ambig: (1..=12).contains(&v),
-                ..Default::default()
-            },
-            e,
-        ));
+        return Some((Spec { hour: Some(v as u32), ambig: (1..=12).contains(&v), ..Default::default() }, e));
     }
     None
 }

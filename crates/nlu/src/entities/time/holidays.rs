@@ -32,31 +32,10 @@ pub(crate) enum Rule {
 
 /// (names, rule). Names are matched case-insensitively, longest first.
 pub(crate) static TABLE: &[(&[&str], Rule)] = &[
-    (
-        &["thanksgiving", "thanksgiving day", "感恩节", "感恩節"],
-        Rule::Nth(11, 3, 4),
-    ),
-    (
-        &[
-            "christmas",
-            "christmas day",
-            "xmas",
-            "x-mas",
-            "圣诞",
-            "聖誕",
-            "圣诞节",
-            "聖誕節",
-        ],
-        Rule::Fixed(12, 25),
-    ),
-    (
-        &["christmas eve", "xmas eve", "平安夜"],
-        Rule::Fixed(12, 24),
-    ),
-    (
-        &["new year's eve", "new years eve", "new year eve"],
-        Rule::Fixed(12, 31),
-    ),
+    (&["thanksgiving", "thanksgiving day", "感恩节", "感恩節"], Rule::Nth(11, 3, 4)),
+    (&["christmas", "christmas day", "xmas", "x-mas", "圣诞", "聖誕", "圣诞节", "聖誕節"], Rule::Fixed(12, 25)),
+    (&["christmas eve", "xmas eve", "平安夜"], Rule::Fixed(12, 24)),
+    (&["new year's eve", "new years eve", "new year eve"], Rule::Fixed(12, 31)),
     (
         &[
             "new year's day",
@@ -84,30 +63,10 @@ pub(crate) static TABLE: &[(&[&str], Rule)] = &[
         ],
         Rule::Fixed(2, 14),
     ),
-    (
-        &[
-            "independence day",
-            "4th of july",
-            "fourth of july",
-            "4 of july",
-            "july 4th",
-        ],
-        Rule::Fixed(7, 4),
-    ),
+    (&["independence day", "4th of july", "fourth of july", "4 of july", "july 4th"], Rule::Fixed(7, 4)),
     (&["halloween", "万圣节", "萬聖節"], Rule::Fixed(10, 31)),
     (&["black friday"], Rule::BlackFriday),
-    (
-        &[
-            "boss's day",
-            "boss's",
-            "boss day",
-            "bosses day",
-            "boss' day",
-            "老板节",
-            "老闆節",
-        ],
-        Rule::BossDay,
-    ),
+    (&["boss's day", "boss's", "boss day", "bosses day", "boss' day", "老板节", "老闆節"], Rule::BossDay),
     (
         &[
             "mlk day",
@@ -123,26 +82,8 @@ pub(crate) static TABLE: &[(&[&str], Rule)] = &[
         Rule::Nth(1, 0, 3),
     ),
     (&["world vegan day"], Rule::Fixed(11, 1)),
-    (
-        &[
-            "easter",
-            "easter sunday",
-            "复活节",
-            "復活節",
-            "主復活日",
-            "主复活日",
-        ],
-        Rule::Easter(0),
-    ),
-    (
-        &[
-            "easter mon",
-            "easter monday",
-            "复活节星期一",
-            "復活節星期一",
-        ],
-        Rule::Easter(1),
-    ),
+    (&["easter", "easter sunday", "复活节", "復活節", "主復活日", "主复活日"], Rule::Easter(0)),
+    (&["easter mon", "easter monday", "复活节星期一", "復活節星期一"], Rule::Easter(1)),
     (
         &[
             "maundy thursday",
@@ -215,15 +156,7 @@ pub(crate) static TABLE: &[(&[&str], Rule)] = &[
         ],
         Rule::Easter(49),
     ),
-    (
-        &[
-            "whit monday",
-            "monday of the holy spirit",
-            "圣灵节庆日",
-            "聖靈節慶日",
-        ],
-        Rule::Easter(50),
-    ),
+    (&["whit monday", "monday of the holy spirit", "圣灵节庆日", "聖靈節慶日"], Rule::Easter(50)),
     (
         &[
             "palm sunday",
@@ -237,52 +170,17 @@ pub(crate) static TABLE: &[(&[&str], Rule)] = &[
         ],
         Rule::Easter(-7),
     ),
+    (&["trinity sunday", "圣三一主日", "天主三一主日", "天主聖三一节", "聖三主日", "圣三节"], Rule::Easter(56)),
     (
-        &[
-            "trinity sunday",
-            "圣三一主日",
-            "天主三一主日",
-            "天主聖三一节",
-            "聖三主日",
-            "圣三节",
-        ],
-        Rule::Easter(56),
-    ),
-    (
-        &[
-            "pancake day",
-            "mardi gras",
-            "shrove tuesday",
-            "忏悔節",
-            "忏悔节",
-            "忏悔火曜日",
-            "煎餅星期二",
-            "煎饼星期二",
-        ],
+        &["pancake day", "mardi gras", "shrove tuesday", "忏悔節", "忏悔节", "忏悔火曜日", "煎餅星期二", "煎饼星期二"],
         Rule::Easter(-47),
     ),
     (
-        &[
-            "ash wednesday",
-            "大斋首日",
-            "大齋首日",
-            "聖灰星期三",
-            "圣灰星期三",
-            "灰日",
-            "圣灰礼仪日",
-            "圣灰日",
-        ],
+        &["ash wednesday", "大斋首日", "大齋首日", "聖灰星期三", "圣灰星期三", "灰日", "圣灰礼仪日", "圣灰日"],
         Rule::Easter(-46),
     ),
     (
-        &[
-            "corpus christi",
-            "基督聖體节",
-            "基督聖體聖血瞻礼",
-            "基督聖體聖血節",
-            "基督圣体节",
-            "基督圣体圣血节",
-        ],
+        &["corpus christi", "基督聖體节", "基督聖體聖血瞻礼", "基督聖體聖血節", "基督圣体节", "基督圣体圣血节"],
         Rule::Easter(60),
     ),
     (&["ascension day", "ascension thursday"], Rule::Easter(39)),
@@ -299,23 +197,8 @@ pub(crate) static TABLE: &[(&[&str], Rule)] = &[
         ],
         Rule::Fixed(3, 17),
     ),
-    (
-        &[
-            "orthodox easter",
-            "orthodox easter sunday",
-            "东正教复活节",
-            "東正教復活節",
-        ],
-        Rule::Orthodox(0),
-    ),
-    (
-        &[
-            "orthodox easter monday",
-            "东正教复活节星期一",
-            "東正教復活節星期一",
-        ],
-        Rule::Orthodox(1),
-    ),
+    (&["orthodox easter", "orthodox easter sunday", "东正教复活节", "東正教復活節"], Rule::Orthodox(0)),
+    (&["orthodox easter monday", "东正教复活节星期一", "東正教復活節星期一"], Rule::Orthodox(1)),
     (
         &[
             "orthodox good friday",
@@ -343,122 +226,37 @@ pub(crate) static TABLE: &[(&[&str], Rule)] = &[
         Rule::Orthodox(-1),
     ),
     (
-        &[
-            "orthodox palm sunday",
-            "东正教棕枝主日",
-            "东正教圣枝主日",
-            "东正教聖樹主日",
-            "東正教基督苦難主日",
-        ],
+        &["orthodox palm sunday", "东正教棕枝主日", "东正教圣枝主日", "东正教聖樹主日", "東正教基督苦難主日"],
         Rule::Orthodox(-7),
     ),
-    (
-        &["clean monday", "orthodox shrove monday", "pure monday"],
-        Rule::Orthodox(-48),
-    ),
-    (
-        &["lazarus saturday", "拉撒路聖週六", "拉匝路周六"],
-        Rule::Orthodox(-8),
-    ),
-    (
-        &["mother's day", "mothers day", "母亲节", "母親節"],
-        Rule::Nth(5, 6, 2),
-    ),
-    (
-        &["father's day", "fathers day", "父亲节", "父親節"],
-        Rule::Nth(6, 6, 3),
-    ),
+    (&["clean monday", "orthodox shrove monday", "pure monday"], Rule::Orthodox(-48)),
+    (&["lazarus saturday", "拉撒路聖週六", "拉匝路周六"], Rule::Orthodox(-8)),
+    (&["mother's day", "mothers day", "母亲节", "母親節"], Rule::Nth(5, 6, 2)),
+    (&["father's day", "fathers day", "父亲节", "父親節"], Rule::Nth(6, 6, 3)),
     (&["memorial day"], Rule::Nth(5, 0, -1)),
     (&["labor day", "labour day"], Rule::Nth(9, 0, 1)),
-    (
-        &[
-            "presidents day",
-            "presidents' day",
-            "president's day",
-            "washington's birthday",
-        ],
-        Rule::Nth(2, 0, 3),
-    ),
+    (&["presidents day", "presidents' day", "president's day", "washington's birthday"], Rule::Nth(2, 0, 3)),
     (&["columbus day"], Rule::Nth(10, 0, 2)),
-    (
-        &["veterans day", "veteran's day", "armistice day"],
-        Rule::Fixed(11, 11),
-    ),
+    (&["veterans day", "veteran's day", "armistice day"], Rule::Fixed(11, 11)),
     (&["earth day"], Rule::Fixed(4, 22)),
+    (&["april fools", "april fool's day", "april fools day", "愚人节", "愚人節"], Rule::Fixed(4, 1)),
     (
-        &[
-            "april fools",
-            "april fool's day",
-            "april fools day",
-            "愚人节",
-            "愚人節",
-        ],
-        Rule::Fixed(4, 1),
-    ),
-    (
-        &[
-            "妇女节",
-            "婦女節",
-            "三八妇女节",
-            "国际妇女节",
-            "國際婦女節",
-            "women's day",
-            "international women's day",
-        ],
+        &["妇女节", "婦女節", "三八妇女节", "国际妇女节", "國際婦女節", "women's day", "international women's day"],
         Rule::Fixed(3, 8),
     ),
-    (
-        &[
-            "劳动节",
-            "勞動節",
-            "五一国际劳动节",
-            "五一劳动节",
-            "五一",
-            "国际劳动节",
-            "May day",
-        ],
-        Rule::Fixed(5, 1),
-    ),
-    (
-        &[
-            "儿童节",
-            "兒童節",
-            "国际儿童节",
-            "國際兒童節",
-            "六一儿童节",
-            "children's day",
-        ],
-        Rule::Fixed(6, 1),
-    ),
-    (
-        &["建军节", "建軍節", "八一建军节", "八一建軍節"],
-        Rule::Fixed(8, 1),
-    ),
+    (&["劳动节", "勞動節", "五一国际劳动节", "五一劳动节", "五一", "国际劳动节", "May day"], Rule::Fixed(5, 1)),
+    (&["儿童节", "兒童節", "国际儿童节", "國際兒童節", "六一儿童节", "children's day"], Rule::Fixed(6, 1)),
+    (&["建军节", "建軍節", "八一建军节", "八一建軍節"], Rule::Fixed(8, 1)),
     (&["澳门回归纪念日", "澳門回歸紀念日"], Rule::Fixed(12, 20)),
     (&["香港回归纪念日", "香港回歸紀念日"], Rule::Fixed(7, 1)),
-    (
-        &[
-            "国际消费者权益日",
-            "国际消費者權益日",
-            "國際消費者權益日",
-            "消费者权益日",
-            "三一五",
-        ],
-        Rule::Fixed(3, 15),
-    ),
-    (
-        &["国庆节", "国庆", "國慶節", "國慶", "十一国庆节"],
-        Rule::Fixed(10, 1),
-    ),
+    (&["国际消费者权益日", "国际消費者權益日", "國際消費者權益日", "消费者权益日", "三一五"], Rule::Fixed(3, 15)),
+    (&["国庆节", "国庆", "國慶節", "國慶", "十一国庆节"], Rule::Fixed(10, 1)),
     (&["植树节", "植樹節"], Rule::Fixed(3, 12)),
     (&["教师节", "教師節"], Rule::Fixed(9, 10)),
     (&["青年节", "青年節", "五四青年节"], Rule::Fixed(5, 4)),
     (&["建党节", "建黨節"], Rule::Fixed(7, 1)),
     (&["护士节", "護士節"], Rule::Fixed(5, 12)),
-    (
-        &["光棍节", "光棍節", "双十一", "雙十一"],
-        Rule::Fixed(11, 11),
-    ),
+    (&["光棍节", "光棍節", "双十一", "雙十一"], Rule::Fixed(11, 11)),
     (&["双十二", "雙十二"], Rule::Fixed(12, 12)),
     (
         &[
@@ -481,49 +279,18 @@ pub(crate) static TABLE: &[(&[&str], Rule)] = &[
         ],
         Rule::Lunar(1, 1),
     ),
-    (
-        &[
-            "元宵节",
-            "元宵節",
-            "元宵",
-            "上元节",
-            "上元節",
-            "lantern festival",
-        ],
-        Rule::Lunar(1, 15),
-    ),
+    (&["元宵节", "元宵節", "元宵", "上元节", "上元節", "lantern festival"], Rule::Lunar(1, 15)),
     (&["龙抬头", "龍抬頭"], Rule::Lunar(2, 2)),
-    (
-        &["端午节", "端午節", "端午", "dragon boat festival"],
-        Rule::Lunar(5, 5),
-    ),
+    (&["端午节", "端午節", "端午", "dragon boat festival"], Rule::Lunar(5, 5)),
     (&["七夕", "七夕节", "七夕節"], Rule::Lunar(7, 7)),
     (&["中元节", "中元節"], Rule::Lunar(7, 15)),
-    (
-        &[
-            "中秋节",
-            "中秋節",
-            "中秋",
-            "mid-autumn festival",
-            "mid autumn festival",
-        ],
-        Rule::Lunar(8, 15),
-    ),
+    (&["中秋节", "中秋節", "中秋", "mid-autumn festival", "mid autumn festival"], Rule::Lunar(8, 15)),
     (&["重阳节", "重陽節", "重阳", "重陽"], Rule::Lunar(9, 9)),
     (&["腊八节", "臘八節", "腊八", "臘八"], Rule::Lunar(12, 8)),
     (&["小年"], Rule::Lunar(12, 23)),
     (&["除夕", "大年三十", "年三十"], Rule::LunarEve),
     (&["冬至"], Rule::SolarTerm(270)),
-    (
-        &[
-            "清明节",
-            "清明節",
-            "清明",
-            "qingming festival",
-            "tomb-sweeping day",
-        ],
-        Rule::SolarTerm(15),
-    ),
+    (&["清明节", "清明節", "清明", "qingming festival", "tomb-sweeping day"], Rule::SolarTerm(15)),
 ];
 
 /// Lexicon from holiday names to table indices.

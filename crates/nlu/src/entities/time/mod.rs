@@ -107,10 +107,7 @@ fn add_months(t: NaiveDateTime, months: i64) -> Option<NaiveDateTime> {
 
 pub(crate) fn days_in_month(y: i32, m: u32) -> u32 {
     let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-    match (
-        NaiveDate::from_ymd_opt(ny, nm, 1),
-        NaiveDate::from_ymd_opt(y, m, 1),
-    ) {
+    match (NaiveDate::from_ymd_opt(ny, nm, 1), NaiveDate::from_ymd_opt(y, m, 1)) {
         (Some(a), Some(b)) => (a - b).num_days() as u32,
         _ => 30,
     }
@@ -233,11 +230,7 @@ pub(crate) fn merge(a: &Spec, b: &Spec) -> Option<Spec> {
     let b = b.clone();
     if a.fixed.is_some() || b.fixed.is_some() {
         // a fixed value only takes a clock time or part of day onto its day
-        let (f, other) = if a.fixed.is_some() {
-            (&a, &b)
-        } else {
-            (&b, &a)
-        };
+        let (f, other) = if a.fixed.is_some() { (&a, &b) } else { (&b, &a) };
         if f.fixed.is_some() && other.fixed.is_some() {
             return None;
         }
@@ -287,11 +280,7 @@ pub(crate) fn merge(a: &Spec, b: &Spec) -> Option<Spec> {
                 if f >= t {
                     return None;
                 }
-                a.pod = Some(Pod {
-                    from: f,
-                    to: t,
-                    pm: p.pm || q.pm,
-                });
+                a.pod = Some(Pod { from: f, to: t, pm: p.pm || q.pm });
             }
         } else {
             a.pod = Some(p);
@@ -366,8 +355,7 @@ fn resolve_date(s: &Spec, cx: &Ctx) -> Option<(NaiveDate, Grain)> {
         return Some((d, Grain::Day));
     }
     if let Some(w) = s.week_rel {
-        let monday = today - Duration::days(today.weekday().num_days_from_monday() as i64)
-            + Duration::weeks(w);
+        let monday = today - Duration::days(today.weekday().num_days_from_monday() as i64) + Duration::weeks(w);
         if let Some(wd) = s.weekday {
             return Some((monday + Duration::days(wd as i64), Grain::Day));
         }
@@ -387,10 +375,7 @@ fn resolve_date(s: &Spec, cx: &Ctx) -> Option<(NaiveDate, Grain)> {
     let year = s.year.or(s.year_rel.map(|r| today.year() + r as i32));
     if let Some(q) = s.quarter {
         let y = year.unwrap_or(today.year());
-        return Some((
-            NaiveDate::from_ymd_opt(y, (q - 1) * 3 + 1, 1)?,
-            Grain::Quarter,
-        ));
+        return Some((NaiveDate::from_ymd_opt(y, (q - 1) * 3 + 1, 1)?, Grain::Quarter));
     }
     match (year, s.month, s.day, s.weekday) {
         (Some(y), None, None, None) => Some((NaiveDate::from_ymd_opt(y, 1, 1)?, Grain::Year)),
@@ -412,22 +397,11 @@ fn resolve_date(s: &Spec, cx: &Ctx) -> Option<(NaiveDate, Grain)> {
         }
         (None, Some(m), Some(d), wd) => {
             for k in 0..60 {
-                let y = if cx.past {
-                    today.year() - k
-                } else {
-                    today.year() + k
-                };
+                let y = if cx.past { today.year() - k } else { today.year() + k };
                 if let Some(date) = NaiveDate::from_ymd_opt(y, m, d) {
                     // an explicit weekday that fits this year's date wins even if past
-                    let ok_dir = (k == 0 && wd.is_some())
-                        || if cx.past {
-                            date <= today
-                        } else {
-                            date >= today
-                        };
-                    let ok_wd = wd
-                        .map(|w| date.weekday().num_days_from_monday() == w)
-                        .unwrap_or(true);
+                    let ok_dir = (k == 0 && wd.is_some()) || if cx.past { date <= today } else { date >= today };
+                    let ok_wd = wd.map(|w| date.weekday().num_days_from_monday() == w).unwrap_or(true);
                     if ok_dir && ok_wd {
                         return Some((date, Grain::Day));
                     }
@@ -440,14 +414,8 @@ fn resolve_date(s: &Spec, cx: &Ctx) -> Option<(NaiveDate, Grain)> {
             let mut m = today.month();
             for _ in 0..400 {
                 if let Some(date) = NaiveDate::from_ymd_opt(y, m, d) {
-                    let ok_dir = if cx.past {
-                        date <= today
-                    } else {
-                        date >= today
-                    };
-                    let ok_wd = wd
-                        .map(|w| date.weekday().num_days_from_monday() == w)
-                        .unwrap_or(true);
+                    let ok_dir = if cx.past { date <= today } else { date >= today };
+                    let ok_wd = wd.map(|w| date.weekday().num_days_from_monday() == w).unwrap_or(true);
                     if ok_dir && ok_wd {
                         return Some((date, Grain::Day));
                     }
@@ -486,13 +454,7 @@ fn resolve_date(s: &Spec, cx: &Ctx) -> Option<(NaiveDate, Grain)> {
         }
         (None, Some(m), None, Some(wd)) => {
             // first such weekday of the month
-            let (d, _) = resolve_date(
-                &Spec {
-                    month: Some(m),
-                    ..Default::default()
-                },
-                cx,
-            )?;
+            let (d, _) = resolve_date(&Spec { month: Some(m), ..Default::default() }, cx)?;
             let off = (wd as i64 - d.weekday().num_days_from_monday() as i64).rem_euclid(7);
             Some((d + Duration::days(off), Grain::Day))
         }
@@ -509,11 +471,7 @@ pub(crate) fn resolve(s: &Spec, cx: &Ctx) -> Option<TimeValue> {
         return Some(f.clone());
     }
     let has_date = s.has_date();
-    let date_part = if has_date {
-        Some(resolve_date(s, cx)?)
-    } else {
-        None
-    };
+    let date_part = if has_date { Some(resolve_date(s, cx)?) } else { None };
     if s.weekend {
         let (d, _) = date_part.unwrap_or((cx.today(), Grain::Day));
         let monday = d - Duration::days(d.weekday().num_days_from_monday() as i64);
@@ -523,11 +481,7 @@ pub(crate) fn resolve(s: &Spec, cx: &Ctx) -> Option<TimeValue> {
     }
     if !s.has_time() {
         let (d, g) = date_part?;
-        let g = if s.week_grain && g == Grain::Day && s.weekday.is_none() {
-            Grain::Week
-        } else {
-            g
-        };
+        let g = if s.week_grain && g == Grain::Day && s.weekday.is_none() { Grain::Week } else { g };
         return Some(TimeValue::Instant(dt(d, 0, 0, 0)?, g));
     }
     // time of day
@@ -576,11 +530,7 @@ pub(crate) fn resolve(s: &Spec, cx: &Ctx) -> Option<TimeValue> {
         let t = match pick {
             Some(t) => t,
             None => {
-                let d = if cx.past {
-                    d0 - Duration::days(1)
-                } else {
-                    d0 + Duration::days(1)
-                };
+                let d = if cx.past { d0 - Duration::days(1) } else { d0 + Duration::days(1) };
                 if cx.past && s.ambig && s.pod.is_none() && h < 12 {
                     h += 12;
                 }
@@ -668,18 +618,13 @@ pub(crate) fn range(a: &Spec, b: &Spec, cx: &Ctx) -> Option<TimeValue> {
 
 /// Scans times.
 pub(crate) fn scan(doc: &Doc, ctx: &ParseContext, out: &mut Vec<Candidate>) {
-    let cx = Ctx {
-        now: ctx.now,
-        past: ctx.past_leaning,
-        lang: ctx.lang,
-    };
+    let cx = Ctx { now: ctx.now, past: ctx.past_leaning, lang: ctx.lang };
     let c = &doc.c;
     let mut i = 0;
     while i < c.len() {
         let ch = c[i];
         let try_here = if ch.is_ascii_alphanumeric() {
-            super::text::word_start(c, i)
-                || ch.is_ascii_digit() && (i == 0 || !c[i - 1].is_ascii_digit())
+            super::text::word_start(c, i) || ch.is_ascii_digit() && (i == 0 || !c[i - 1].is_ascii_digit())
         } else {
             !ch.is_whitespace()
         };

@@ -144,14 +144,7 @@ fn pod_at(c: &[char], i: usize) -> Option<(Pod, usize)> {
         if starts(c, i, p) {
             let e = i + p.chars().count();
             if best.map(|b| e > b.1).unwrap_or(true) {
-                best = Some((
-                    Pod {
-                        from: *f,
-                        to: *t,
-                        pm: *pm,
-                    },
-                    e,
-                ));
+                best = Some((Pod { from: *f, to: *t, pm: *pm }, e));
             }
         }
     }
@@ -254,20 +247,14 @@ fn clock(c: &[char], i: usize) -> Option<(Spec, usize)> {
         }
     }
     // the hour must not swallow 点 as a decimal point: parse up to it
-    let cut = (i..c.len().min(i + 8))
-        .find(|&k| c[k] == '点' || c[k] == '點')
-        .unwrap_or(c.len());
+    let cut = (i..c.len().min(i + 8)).find(|&k| c[k] == '点' || c[k] == '點').unwrap_or(c.len());
     let h = zh_num(&c[..cut], i)?;
     let hv = h.int()?;
     if hv > 24 {
         return None;
     }
     let e = lit(c, h.e, &["点钟", "點鐘", "点", "點", "时", "時"])?;
-    let mut s = Spec {
-        hour: Some(hv as u32),
-        ambig: hv <= 12 && hv > 0,
-        ..Default::default()
-    };
+    let mut s = Spec { hour: Some(hv as u32), ambig: hv <= 12 && hv > 0, ..Default::default() };
     let mut end = e;
     // minutes
     let mut p = e;
@@ -304,11 +291,7 @@ fn clock(c: &[char], i: usize) -> Option<(Spec, usize)> {
                     let single = m.e - m.s == 1 && !zero && mv < 10;
                     let is_day = lit(c, after, &["号", "號", "日", "天", "月"]).is_some();
                     if !is_day {
-                        s.minute = Some(if single && !zero {
-                            mv as u32 * 5
-                        } else {
-                            mv as u32
-                        });
+                        s.minute = Some(if single && !zero { mv as u32 * 5 } else { mv as u32 });
                         end = m.e;
                     }
                 }
@@ -316,8 +299,7 @@ fn clock(c: &[char], i: usize) -> Option<(Spec, usize)> {
         }
         if s.minute.is_some() {
             if let Some(sec) = zh_num(c, end) {
-                if let (Some(sv), Some(x)) = (sec.int(), lit(c, sec.e, &["秒钟", "秒鐘", "秒"]))
-                {
+                if let (Some(sv), Some(x)) = (sec.int(), lit(c, sec.e, &["秒钟", "秒鐘", "秒"])) {
                     if sv < 60 {
                         s.second = Some(sv as u32);
                         end = x;
@@ -342,123 +324,31 @@ fn piece(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
     if let Some(e) = lit(
         c,
         i,
-        &[
-            "现在", "此时", "此刻", "当前", "現在", "此時", "當前", "宜家", "而家", "依家", "目前",
-            "当下", "當下",
-        ],
+        &["现在", "此时", "此刻", "当前", "現在", "此時", "當前", "宜家", "而家", "依家", "目前", "当下", "當下"],
     ) {
-        consider(
-            Spec {
-                fixed: Some(TimeValue::Instant(cx.now, Grain::Second)),
-                ..Default::default()
-            },
-            e,
-        );
+        consider(Spec { fixed: Some(TimeValue::Instant(cx.now, Grain::Second)), ..Default::default() }, e);
     }
     // relative days (+ 晚/早 shortcuts)
     if let Some((d, e)) = rel_day(c, i) {
-        consider(
-            Spec {
-                date: Some(today + Duration::days(d)),
-                ..Default::default()
-            },
-            e,
-        );
+        consider(Spec { date: Some(today + Duration::days(d)), ..Default::default() }, e);
     }
     for (p, d, pod) in [
-        (
-            "今晚",
-            0,
-            Pod {
-                from: 18,
-                to: 24,
-                pm: true,
-            },
-        ),
-        (
-            "今夜",
-            0,
-            Pod {
-                from: 18,
-                to: 24,
-                pm: true,
-            },
-        ),
-        (
-            "今早",
-            0,
-            Pod {
-                from: 4,
-                to: 12,
-                pm: false,
-            },
-        ),
-        (
-            "今朝",
-            0,
-            Pod {
-                from: 4,
-                to: 12,
-                pm: false,
-            },
-        ),
-        (
-            "明早",
-            1,
-            Pod {
-                from: 4,
-                to: 12,
-                pm: false,
-            },
-        ),
-        (
-            "明晚",
-            1,
-            Pod {
-                from: 18,
-                to: 24,
-                pm: true,
-            },
-        ),
-        (
-            "昨晚",
-            -1,
-            Pod {
-                from: 18,
-                to: 24,
-                pm: true,
-            },
-        ),
-        (
-            "昨夜",
-            -1,
-            Pod {
-                from: 18,
-                to: 24,
-                pm: true,
-            },
-        ),
+        ("今晚", 0, Pod { from: 18, to: 24, pm: true }),
+        ("今夜", 0, Pod { from: 18, to: 24, pm: true }),
+        ("今早", 0, Pod { from: 4, to: 12, pm: false }),
+        ("今朝", 0, Pod { from: 4, to: 12, pm: false }),
+        ("明早", 1, Pod { from: 4, to: 12, pm: false }),
+        ("明晚", 1, Pod { from: 18, to: 24, pm: true }),
+        ("昨晚", -1, Pod { from: 18, to: 24, pm: true }),
+        ("昨夜", -1, Pod { from: 18, to: 24, pm: true }),
     ] {
         if starts(c, i, p) {
-            consider(
-                Spec {
-                    date: Some(today + Duration::days(d)),
-                    pod: Some(pod),
-                    ..Default::default()
-                },
-                i + 2,
-            );
+            consider(Spec { date: Some(today + Duration::days(d)), pod: Some(pod), ..Default::default() }, i + 2);
         }
     }
     // weekdays with optional week prefix; weeks; weekends
     if let Some((wd, e)) = weekday(c, i) {
-        consider(
-            Spec {
-                weekday: Some(wd),
-                ..Default::default()
-            },
-            e,
-        );
+        consider(Spec { weekday: Some(wd), ..Default::default() }, e);
     }
     if let Some((off, p)) = week_prefix(c, i) {
         let p2 = match at(c, p) {
@@ -466,178 +356,72 @@ fn piece(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
             _ => p,
         };
         if let Some((wd, e)) = weekday(c, p2).or_else(|| weekday(c, p)) {
-            consider(
-                Spec {
-                    weekday: Some(wd),
-                    week_rel: Some(off),
-                    ..Default::default()
-                },
-                e,
-            );
+            consider(Spec { weekday: Some(wd), week_rel: Some(off), ..Default::default() }, e);
         }
         if let Some(e) = week_word(c, p) {
             if let Some(e2) = lit(c, e, &["末"]) {
-                consider(
-                    Spec {
-                        week_rel: Some(off),
-                        weekend: true,
-                        ..Default::default()
-                    },
-                    e2,
-                );
+                consider(Spec { week_rel: Some(off), weekend: true, ..Default::default() }, e2);
             } else {
-                consider(
-                    Spec {
-                        week_rel: Some(off),
-                        week_grain: true,
-                        ..Default::default()
-                    },
-                    e,
-                );
+                consider(Spec { week_rel: Some(off), week_grain: true, ..Default::default() }, e);
             }
         }
         if let Some(e) = lit(c, p, &["周末", "週末", "个周末", "個週末"]) {
-            consider(
-                Spec {
-                    week_rel: Some(off),
-                    weekend: true,
-                    ..Default::default()
-                },
-                e,
-            );
+            consider(Spec { week_rel: Some(off), weekend: true, ..Default::default() }, e);
         }
         // months
         if let Some(e) = lit(c, p, &["月", "个月", "個月"]) {
             if !(off == 0 && at(c, p) == '月') {
-                consider(
-                    Spec {
-                        month_rel: Some(off),
-                        ..Default::default()
-                    },
-                    e,
-                );
+                consider(Spec { month_rel: Some(off), ..Default::default() }, e);
             }
         }
         // 本月底 / 下个月底 / 月初
-        if let Some(e) = lit(
-            c,
-            p,
-            &["月底", "月末", "个月底", "個月底", "个月末", "個月末"],
-        ) {
+        if let Some(e) = lit(c, p, &["月底", "月末", "个月底", "個月底", "个月末", "個月末"]) {
             if let Some(v) = month_part(cx, off, true) {
-                consider(
-                    Spec {
-                        fixed: Some(v),
-                        ..Default::default()
-                    },
-                    e,
-                );
+                consider(Spec { fixed: Some(v), ..Default::default() }, e);
             }
         }
         if let Some(e) = lit(c, p, &["月初", "个月初", "個月初"]) {
             if let Some(v) = month_part(cx, off, false) {
-                consider(
-                    Spec {
-                        fixed: Some(v),
-                        ..Default::default()
-                    },
-                    e,
-                );
+                consider(Spec { fixed: Some(v), ..Default::default() }, e);
             }
         }
         // years: 上年, 下年, 今年
         if let Some(e) = lit(c, p, &["年"]) {
             if matches!(at(c, i), '上' | '下' | '今') && p == i + 1 {
-                consider(
-                    Spec {
-                        year_rel: Some(off),
-                        ..Default::default()
-                    },
-                    e,
-                );
+                consider(Spec { year_rel: Some(off), ..Default::default() }, e);
             }
         }
         if let Some(e) = lit(c, p, &["一年"]) {
             if off == 0 {
-                consider(
-                    Spec {
-                        year_rel: Some(0),
-                        ..Default::default()
-                    },
-                    e,
-                );
+                consider(Spec { year_rel: Some(0), ..Default::default() }, e);
             }
         }
         if let Some(e) = lit(c, p, &["季度", "个季度", "個季度"]) {
-            consider(
-                Spec {
-                    quarter_rel: Some(off),
-                    ..Default::default()
-                },
-                e,
-            );
+            consider(Spec { quarter_rel: Some(off), ..Default::default() }, e);
         }
     }
     if let Some(e) = lit(c, i, &["月底", "月末"]) {
         if let Some(v) = month_part(cx, 0, true) {
-            consider(
-                Spec {
-                    fixed: Some(v),
-                    ..Default::default()
-                },
-                e,
-            );
+            consider(Spec { fixed: Some(v), ..Default::default() }, e);
         }
     }
     if let Some(e) = lit(c, i, &["周末", "週末"]) {
-        consider(
-            Spec {
-                week_rel: Some(0),
-                weekend: true,
-                ..Default::default()
-            },
-            e,
-        );
+        consider(Spec { week_rel: Some(0), weekend: true, ..Default::default() }, e);
     }
-    for (p, y) in [
-        ("去年", -1),
-        ("今年", 0),
-        ("明年", 1),
-        ("前年", -2),
-        ("后年", 2),
-        ("後年", 2),
-        ("本年", 0),
-        ("出年", 1),
-    ] {
+    for (p, y) in
+        [("去年", -1), ("今年", 0), ("明年", 1), ("前年", -2), ("后年", 2), ("後年", 2), ("本年", 0), ("出年", 1)]
+    {
         if starts(c, i, p) {
-            consider(
-                Spec {
-                    year_rel: Some(y),
-                    ..Default::default()
-                },
-                i + 2,
-            );
+            consider(Spec { year_rel: Some(y), ..Default::default() }, i + 2);
         }
     }
     // pod
     if let Some((pod, e)) = pod_at(c, i) {
-        consider(
-            Spec {
-                pod: Some(pod),
-                ..Default::default()
-            },
-            e,
-        );
+        consider(Spec { pod: Some(pod), ..Default::default() }, e);
     }
     // holidays
     if let Some((e, h)) = holidays::NAMES.longest(c, i, true) {
-        consider(
-            Spec {
-                holiday: Some(*h),
-                ..Default::default()
-            },
-            e,
-        );
+        consider(Spec { holiday: Some(*h), ..Default::default() }, e);
     }
     // numbers: year, month, day, clock
     if let Some(n) = zh_num(c, i) {
@@ -654,35 +438,17 @@ fn piece(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
                     } else {
                         v
                     };
-                    consider(
-                        Spec {
-                            year: Some(y as i32),
-                            ..Default::default()
-                        },
-                        e + 1,
-                    );
+                    consider(Spec { year: Some(y as i32), ..Default::default() }, e + 1);
                 }
                 '月' if (1..=12).contains(&v) => {
                     let mut e2 = e + 1;
                     if at(c, e2) == '份' {
                         e2 += 1;
                     }
-                    consider(
-                        Spec {
-                            month: Some(v as u32),
-                            ..Default::default()
-                        },
-                        e2,
-                    );
+                    consider(Spec { month: Some(v as u32), ..Default::default() }, e2);
                 }
                 '号' | '號' | '日' if (1..=31).contains(&v) => {
-                    consider(
-                        Spec {
-                            day: Some(v as u32),
-                            ..Default::default()
-                        },
-                        e + 1,
-                    );
+                    consider(Spec { day: Some(v as u32), ..Default::default() }, e + 1);
                 }
                 _ => {}
             }
@@ -694,13 +460,7 @@ fn piece(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
     // 廿号 etc.
     if matches!(at(c, i), '廿' | '卅') && matches!(at(c, i + 1), '号' | '號' | '日') {
         let v = if at(c, i) == '廿' { 20 } else { 30 };
-        consider(
-            Spec {
-                day: Some(v),
-                ..Default::default()
-            },
-            i + 2,
-        );
+        consider(Spec { day: Some(v), ..Default::default() }, i + 2);
     }
     // digit dates shared with English: 2015-03-03, 3/3/2015, 2/15
     if at(c, i).is_ascii_digit() {
@@ -713,13 +473,7 @@ fn piece(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
     }
     // relative periods: 上两天, 前两分钟, 下三周, 后三天
     if let Some((v, e)) = rel_period(c, i, cx) {
-        consider(
-            Spec {
-                fixed: Some(v),
-                ..Default::default()
-            },
-            e,
-        );
+        consider(Spec { fixed: Some(v), ..Default::default() }, e);
     }
     best
 }
@@ -728,11 +482,7 @@ fn piece(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
 fn month_part(cx: &Ctx, off: i64, end: bool) -> Option<TimeValue> {
     let first = super::add(super::truncate(cx.now, Grain::Month), Grain::Month, off)?;
     let next = super::add(first, Grain::Month, 1)?;
-    let (from, to) = if end {
-        (first.with_day(21)?, next)
-    } else {
-        (first, first.with_day(11)?)
-    };
+    let (from, to) = if end { (first.with_day(21)?, next) } else { (first, first.with_day(11)?) };
     Some(TimeValue::Interval(Some(from), Some(to), Grain::Day))
 }
 
@@ -758,8 +508,7 @@ fn rel_period(c: &[char], i: usize, cx: &Ctx) -> Option<(TimeValue, usize)> {
         None => {
             let (f, e2) = if let Some(x) = lit(c, e, &["之前", "以前", "前"]) {
                 (false, x)
-            } else if let Some(x) = lit(c, e, &["之后", "之後", "以后", "以後", "后", "後"])
-            {
+            } else if let Some(x) = lit(c, e, &["之后", "之後", "以后", "以後", "后", "後"]) {
                 (true, x)
             } else {
                 return None;
@@ -789,10 +538,7 @@ fn run(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
                     }
                 });
                 if let Some(d) = holidays::nth_weekday(y, s.month.unwrap_or(1), wd, n) {
-                    s = Spec {
-                        date: Some(d),
-                        ..Default::default()
-                    };
+                    s = Spec { date: Some(d), ..Default::default() };
                     e = e2;
                     continue;
                 }
