@@ -6,7 +6,7 @@ use crate::engine::TurnRun;
 use crate::error::Error;
 use crate::event::Event;
 use crate::nlu::Entity;
-use crate::policy::{builtin_text, is_affirm, is_cancel, is_deny, yes_no_buttons, Interpretation};
+use crate::policy::{is_affirm, is_cancel, is_deny, yes_no_buttons, Interpretation};
 use crate::response::{interpolate, nth_text, value_text, RenderedButton};
 use crate::session::ActiveFlow;
 use serde_json::Value;

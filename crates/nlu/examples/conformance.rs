@@ -1,17 +1,23 @@
 //! Runs the Duckling conformance corpus through `parse`, writes prediction files
 //! and prints per-language / per-kind accuracy and a latency summary.
 //!
-//! Usage: `cargo run --release --example conformance [-- --fails [KIND|LANG] [N]]`
+//! Usage: `cargo run --release --example conformance [-- [--per-case-kinds] [--fails [KIND|LANG] [N]]]`
+//!
+//! By default every case is parsed with all kinds enabled (`kinds: None`), as the
+//! official acceptance check does; `--per-case-kinds` restricts each parse to the
+//! kinds the case tests.
 
 use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
-use kefu_nlu::entities::conformance::{find_corpus, judge, load, run_case, score};
+use kefu_nlu::entities::conformance::{find_corpus, judge, load, run_case_with, score};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let show_fails = args.iter().any(|a| a == "--fails");
+    let per_case = args.iter().any(|a| a == "--per-case-kinds");
+    let run_case = |c: &kefu_nlu::entities::conformance::Case| run_case_with(c, per_case);
     let filter = args.iter().skip_while(|a| *a != "--fails").nth(1).cloned();
     let limit: usize = args.iter().skip_while(|a| *a != "--fails").nth(2).and_then(|x| x.parse().ok()).unwrap_or(40);
     let Some(dir) = find_corpus(Path::new(env!("CARGO_MANIFEST_DIR"))) else {
@@ -67,6 +73,7 @@ fn main() {
         all_cases.extend(cases);
     }
     let t = score(&all_cases, &all_preds);
+    println!("kinds per parse: {}", if per_case { "each case's own kinds" } else { "all (kinds: None)" });
     println!("{:<14} {:>6} {:>8} {:>9} {:>4}", "group", "cases", "accuracy", "negatives", "fp");
     for (g, x) in &t {
         println!("{:<14} {:>6} {:>7.1}% {:>9} {:>4}", g, x.cases, 100.0 * x.accuracy(), x.negatives, x.fp);

@@ -171,7 +171,10 @@ pub struct ParsedEntity {
 ///
 /// Never panics; runs in time linear in the length of the input. Overlapping
 /// candidates are resolved by preferring the longest span, then a fixed kind
-/// priority (email, url, phone, time, amount, duration, ordinal, number).
+/// priority (email, url, phone, time, amount, duration, ordinal, number). Readings
+/// of different kinds over exactly the same span (a time and a number, a duration
+/// and an ordinal…) are all returned, at most one per kind, ordered by that
+/// priority; entities are sorted by start.
 pub fn parse(text: &str, ctx: &ParseContext) -> Vec<ParsedEntity> {
     let doc = text::Doc::new(text);
     if doc.len() == 0 {
@@ -201,6 +204,10 @@ pub fn parse(text: &str, ctx: &ParseContext) -> Vec<ParsedEntity> {
 }
 
 /// Longest span first, then kind priority, then leftmost; greedy non-overlapping.
+/// A candidate of another kind covering exactly the same span as a kept entity is
+/// kept too (one per kind): "3/15" is both a date and a fraction, "一點一" both a
+/// clock time and the number 1.1, and only the caller knows which it wants (not
+/// for phone numbers, e-mails and URLs, which are never also numbers).
 fn resolve(doc: &text::Doc, mut cands: Vec<Candidate>) -> Vec<ParsedEntity> {
     cands.sort_by(|a, b| {
         (b.end - b.start)
@@ -209,13 +216,29 @@ fn resolve(doc: &text::Doc, mut cands: Vec<Candidate>) -> Vec<ParsedEntity> {
             .then(a.start.cmp(&b.start))
     });
     let mut taken = vec![false; doc.len()];
+    // spans kept, with the kinds already given for them
+    let mut kept: std::collections::HashMap<(usize, usize), Vec<EntityKind>> = std::collections::HashMap::new();
     let mut out: Vec<ParsedEntity> = Vec::new();
     for c in cands {
         if taken[c.start..c.end].iter().any(|t| *t) {
-            continue;
-        }
-        for t in &mut taken[c.start..c.end] {
-            *t = true;
+            match kept.get_mut(&(c.start, c.end)) {
+                // a phone number, e-mail or URL is not also a number
+                Some(kinds)
+                    if !kinds.contains(&c.kind)
+                        && !kinds
+                            .iter()
+                            .chain([&c.kind])
+                            .any(|k| matches!(k, EntityKind::Email | EntityKind::Url | EntityKind::Phone)) =>
+                {
+                    kinds.push(c.kind)
+                }
+                _ => continue,
+            }
+        } else {
+            for t in &mut taken[c.start..c.end] {
+                *t = true;
+            }
+            kept.insert((c.start, c.end), vec![c.kind]);
         }
         out.push(ParsedEntity {
             kind: c.kind,
@@ -225,7 +248,7 @@ fn resolve(doc: &text::Doc, mut cands: Vec<Candidate>) -> Vec<ParsedEntity> {
             value: c.value,
         });
     }
-    out.sort_by_key(|e| e.start);
+    out.sort_by_key(|e| (e.start, e.kind.priority()));
     out
 }
 

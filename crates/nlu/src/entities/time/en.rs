@@ -234,7 +234,13 @@ pub(crate) fn am_pm_clock(c: &[char], i: usize) -> Option<(Spec, usize)> {
         e = e2;
     }
     let (pm, e3) = ampm(c, e)?;
-    let mut s = Spec { hour: Some(hv), minute: mv, ..Default::default() };
+    let mut s = Spec {
+        hour: Some(hv),
+        minute: mv,
+        // a bare "4a" is too thin alone; it counts inside a range ("9a to 11a")
+        latent: !c[e..e3].contains(&'m') && !after_at(c, i),
+        ..Default::default()
+    };
     apply_ampm(&mut s, pm);
     Some((s, e3))
 }
@@ -375,6 +381,31 @@ fn piece(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
     };
     let fixed = |v: TimeValue| Spec { fixed: Some(v), ..Default::default() };
     let ch = at(c, i);
+    // clocks right after "at"/"around": "at 1030", "at 3 15", "around 730"
+    if after_at(c, i) {
+        if let Some(d) = digits(c, i).filter(|d| !at(c, d.e).is_ascii_alphanumeric()) {
+            let v = d.v as u32;
+            let hm = match d.ndig {
+                3 | 4 => Some((v / 100, v % 100, d.e)),
+                1 | 2 => {
+                    let q = skip_ws(c, d.e);
+                    digits(c, q)
+                        .filter(|m| q > d.e && m.ndig == 2 && !at(c, m.e).is_ascii_alphanumeric())
+                        .map(|m| (v, m.v as u32, m.e))
+                }
+                _ => None,
+            };
+            if let Some((h, m, e)) = hm.filter(|(h, m, _)| *h <= 23 && *m < 60) {
+                let mut s = Spec { hour: Some(h), minute: Some(m), ambig: (1..=12).contains(&h), ..Default::default() };
+                let mut e = e;
+                if let Some((pm, e2)) = ampm(c, e) {
+                    apply_ampm(&mut s, pm);
+                    e = e2;
+                }
+                consider(s, e);
+            }
+        }
+    }
     if ch.is_ascii_digit() {
         if let Some((s, e)) = numeric_date(c, i) {
             consider(s, e);
@@ -422,6 +453,34 @@ fn piece(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
         // day ordinal: 15th
         if let Some((d, e)) = day_num(c, i, false) {
             consider(Spec { day: Some(d), latent: true, ..Default::default() }, e);
+        }
+    }
+    // spelled hours: "three am", "eight" (latent: "eight tonight")
+    if let Some((w, e)) = w_at(c, i) {
+        if let Some(h) = crate::entities::number_en::unit_word(&w).filter(|h| (1.0..=12.0).contains(h)) {
+            let mut s = Spec { hour: Some(h as u32), ambig: true, latent: true, ..Default::default() };
+            let mut end = e;
+            if let Some((pm, e2)) = ampm(c, e) {
+                apply_ampm(&mut s, pm);
+                s.latent = false;
+                end = e2;
+            } else if let Some(e2) = oclock(c, e) {
+                s.latent = false;
+                end = e2;
+            }
+            consider(s, end);
+        }
+    }
+    // "in the AM"/"in the PM" after an hour
+    for (ws, pm) in [(&["in", "the", "am"][..], false), (&["in", "the", "pm"][..], true)] {
+        if let Some(e) = words(c, i, ws) {
+            consider(
+                Spec {
+                    pod: Some(Pod { from: if pm { 12 } else { 0 }, to: if pm { 24 } else { 12 }, pm }),
+                    ..Default::default()
+                },
+                e,
+            );
         }
     }
     let (w, we) = w_at(c, i).unwrap_or_default();
@@ -600,7 +659,7 @@ fn piece(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
     }
     // holidays
     if let Some((e, h)) = holidays::NAMES.longest(c, i, true) {
-        consider(Spec { holiday: Some(*h), ..Default::default() }, e);
+        consider(Spec { holiday: Some(*h), latent: holidays::needs_context(c, i, e), ..Default::default() }, e);
     }
     // this/next/last + grain / weekday / month / holiday / weekend
     if let Some((off, e)) = modifier(c, i) {
@@ -698,6 +757,18 @@ fn piece(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
             }
         }
     }
+    // first Monday of March, last day of october 2015, third last week of 2018
+    if let Some((v, e)) = nth_of(c, i, cx) {
+        consider(fixed(v), e);
+    }
+    // seasons: "this summer", "next season"
+    if let Some((v, e)) = season(c, i, cx) {
+        consider(fixed(v), e);
+    }
+    // beginning / middle / end of a month, year or week; EOM, BOY…
+    if let Some((v, e)) = boundary(c, i, cx) {
+        consider(fixed(v), e);
+    }
     // relative shifts
     if let Some((v, e)) = shifts(c, i, cx) {
         consider(fixed(v), e);
@@ -711,6 +782,287 @@ fn piece(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
         consider(s, e);
     }
     best
+}
+
+/// "(the) first|2nd|last|third last <weekday|day|week|weekend> of|in <month [year]|
+/// year|this month|the month|next month>": the n-th such unit inside the period.
+fn nth_of(c: &[char], i: usize, cx: &Ctx) -> Option<(TimeValue, usize)> {
+    let mut p = i;
+    if let Some(e) = words(c, p, &["the"]) {
+        p = skip_ws(c, e);
+    }
+    // n > 0: n-th from the start; n < 0: from the end
+    let (n, e) = if let Some(e) = words(c, p, &["last"]) {
+        (-1i64, e)
+    } else {
+        let (k, e) = en_ordinal(c, p)?;
+        if !(1..=53).contains(&k) {
+            return None;
+        }
+        match words(c, skip_ws(c, e), &["last"]) {
+            Some(e2) => (-k, e2),
+            None => (k, e),
+        }
+    };
+    let q = skip_ws(c, e);
+    let (w, e2) = w_at(c, q)?;
+    enum Unit {
+        Weekday(u32),
+        Day,
+        Week,
+        Weekend,
+    }
+    let (unit, mut e2) = if let Some(wd) = weekday_word(&w) {
+        (Unit::Weekday(wd), e2)
+    } else {
+        match w.as_str() {
+            "day" => (Unit::Day, e2),
+            "week" => (Unit::Week, e2),
+            "weekend" | "wkend" | "week-end" => (Unit::Weekend, e2),
+            _ => return None,
+        }
+    };
+    if matches!(unit, Unit::Week) {
+        let r = if at(c, e2) == '-' { e2 + 1 } else { skip_ws(c, e2) };
+        if let Some(e3) = words(c, r, &["end"]) {
+            return nth_of_weekend(c, n, e3, cx);
+        }
+    }
+    if matches!(unit, Unit::Weekend) {
+        return nth_of_weekend(c, n, e2, cx);
+    }
+    let r = skip_ws(c, e2);
+    let e3 = words(c, r, &["of"]).or_else(|| words(c, r, &["in"]))?;
+    e2 = skip_ws(c, e3);
+    let ((start, g), e4) = period_target(c, e2, cx)?;
+    let end = add(start, g, 1)?;
+    let (first, last) = (start.date(), end.date() - Duration::days(1));
+    let day = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0);
+    let v = match unit {
+        Unit::Day => {
+            let d = if n > 0 { first + Duration::days(n - 1) } else { last + Duration::days(n + 1) };
+            TimeValue::Instant(day(d)?, Grain::Day)
+        }
+        Unit::Weekday(wd) => {
+            let d = if n > 0 {
+                let off = (wd as i64 - first.weekday().num_days_from_monday() as i64).rem_euclid(7);
+                first + Duration::days(off + 7 * (n - 1))
+            } else {
+                let off = (last.weekday().num_days_from_monday() as i64 - wd as i64).rem_euclid(7);
+                last - Duration::days(off + 7 * (-n - 1))
+            };
+            TimeValue::Instant(day(d)?, Grain::Day)
+        }
+        Unit::Week => {
+            // weeks are counted by their Monday: the first week starts on the
+            // first Monday of the period, the last one on the last Monday
+            let d = if n > 0 {
+                let off = (7 - first.weekday().num_days_from_monday() as i64).rem_euclid(7);
+                first + Duration::days(off + 7 * (n - 1))
+            } else {
+                // the last week is the last one that ends (on a Sunday) inside
+                let sunday = last - Duration::days((last.weekday().num_days_from_monday() as i64 + 1) % 7);
+                sunday - Duration::days(6 + 7 * (-n - 1))
+            };
+            TimeValue::Instant(day(d)?, Grain::Week)
+        }
+        Unit::Weekend => return None,
+    };
+    Some((v, e4))
+}
+
+fn nth_of_weekend(c: &[char], n: i64, e: usize, cx: &Ctx) -> Option<(TimeValue, usize)> {
+    let r = skip_ws(c, e);
+    let e3 = words(c, r, &["of"]).or_else(|| words(c, r, &["in"]))?;
+    let ((start, g), e4) = period_target(c, skip_ws(c, e3), cx)?;
+    let end = add(start, g, 1)?;
+    let (first, last) = (start.date(), end.date() - Duration::days(1));
+    // weekends are counted by their Friday
+    let fri = if n > 0 {
+        let off = (4 - first.weekday().num_days_from_monday() as i64).rem_euclid(7);
+        first + Duration::days(off + 7 * (n - 1))
+    } else {
+        let off = (last.weekday().num_days_from_monday() as i64 - 4).rem_euclid(7);
+        last - Duration::days(off + 7 * (-n - 1))
+    };
+    Some((
+        TimeValue::Interval(
+            Some(fri.and_hms_opt(18, 0, 0)?),
+            Some((fri + Duration::days(3)).and_hms_opt(0, 0, 0)?),
+            Grain::Hour,
+        ),
+        e4,
+    ))
+}
+
+/// A month (with optional year), a year, or "this/the/next month|year" as
+/// (start, grain) for "the first Monday of …".
+fn period_target(c: &[char], q: usize, cx: &Ctx) -> Option<((NaiveDateTime, Grain), usize)> {
+    if let Some(e) = words(c, q, &["the"]) {
+        let (w, e2) = w_at(c, skip_ws(c, e))?;
+        let g = match w.as_str() {
+            "month" => Grain::Month,
+            "year" => Grain::Year,
+            _ => return boundary_target(c, skip_ws(c, e), cx),
+        };
+        return Some(((truncate(cx.now, g), g), e2));
+    }
+    boundary_target(c, q, cx).filter(|((_, g), _)| *g != Grain::Day)
+}
+
+/// Start of season number `n` (year * 4 + 0 spring, 1 summer, 2 fall, 3 winter),
+/// astronomical seasons with fixed dates.
+fn season_start(n: i64) -> Option<NaiveDateTime> {
+    let (m, d) = [(3, 20), (6, 21), (9, 23), (12, 21)][n.rem_euclid(4) as usize];
+    chrono::NaiveDate::from_ymd_opt(n.div_euclid(4) as i32, m, d)?.and_hms_opt(0, 0, 0)
+}
+
+/// "this summer", "last winter", "next season", "current seasons".
+fn season(c: &[char], i: usize, cx: &Ctx) -> Option<(TimeValue, usize)> {
+    let (off, e) = modifier(c, i)?;
+    let (w, e2) = next_w(c, e)?;
+    let y = cx.now.year() as i64;
+    // the season we are in
+    let cur = (y * 4 - 4..y * 4 + 4).filter(|n| season_start(*n).map(|t| t <= cx.now).unwrap_or(false)).max()?;
+    let day = Duration::days(1);
+    if w == "season" || w == "seasons" {
+        let n = cur + off;
+        let v = TimeValue::Interval(Some(season_start(n)?), Some(season_start(n + 1)? - day), Grain::Day);
+        return Some((v, e2));
+    }
+    let idx = match w.as_str() {
+        "spring" => 0,
+        "summer" => 1,
+        "fall" | "autumn" => 2,
+        "winter" => 3,
+        _ => return None,
+    };
+    let n = match off {
+        0 => (cur..cur + 4).find(|n| n.rem_euclid(4) == idx)?,
+        o if o > 0 => (cur + 1..cur + 5).find(|n| n.rem_euclid(4) == idx)?,
+        _ => (cur - 4..cur).rev().find(|n| n.rem_euclid(4) == idx)?,
+    };
+    let v = TimeValue::Interval(Some(season_start(n)?), Some(season_start(n + 1)? + day), Grain::Day);
+    Some((v, e2))
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Begin,
+    Mid,
+    End,
+}
+
+/// "beginning of the month", "end of next week", "late March", "mid-march",
+/// "the end of 2012", "EOM", "BOY", "EOD": a part of a month, year, week or day.
+fn boundary(c: &[char], i: usize, cx: &Ctx) -> Option<(TimeValue, usize)> {
+    let mut p = i;
+    if let Some(e) = words(c, p, &["the"]) {
+        p = skip_ws(c, e);
+    }
+    let (w, mut e) = w_at(c, p)?;
+    // abbreviations stand for the whole phrase
+    let abbr = match w.as_str() {
+        "eom" => Some((Part::End, Grain::Month)),
+        "bom" => Some((Part::Begin, Grain::Month)),
+        "eoy" => Some((Part::End, Grain::Year)),
+        "boy" => Some((Part::Begin, Grain::Year)),
+        "eow" => Some((Part::End, Grain::Week)),
+        "bow" => Some((Part::Begin, Grain::Week)),
+        "eod" => Some((Part::End, Grain::Day)),
+        _ => None,
+    };
+    let (part, target) = if let Some((part, g)) = abbr {
+        (part, Some((truncate(cx.now, g), g)))
+    } else {
+        let part = match w.as_str() {
+            "beginning" | "start" | "early" => Part::Begin,
+            "mid" | "middle" => Part::Mid,
+            "end" | "late" => Part::End,
+            _ => return None,
+        };
+        let mut q = skip_ws(c, e);
+        if at(c, e) == '-' && w == "mid" {
+            q = e + 1;
+        } else if let Some(e2) = words(c, q, &["of"]) {
+            q = skip_ws(c, e2);
+        } else if !matches!(w.as_str(), "early" | "mid" | "late") || q == e {
+            return None;
+        }
+        if let Some(e2) = words(c, q, &["the"]) {
+            q = skip_ws(c, e2);
+        }
+        let (t, e2) = boundary_target(c, q, cx)?;
+        e = e2;
+        (part, Some(t))
+    };
+    let (start, g) = target?;
+    let d = |n: i64| start + Duration::days(n);
+    let iv = |a, b, g| Some(TimeValue::Interval(Some(a), Some(b), g));
+    let v = match (g, part) {
+        (Grain::Month, Part::Begin) => iv(start, d(10), Grain::Day),
+        (Grain::Month, Part::Mid) => iv(d(10), d(20), Grain::Day),
+        (Grain::Month, Part::End) => iv(d(20), add(start, Grain::Month, 1)?, Grain::Day),
+        (Grain::Year, Part::Begin) => iv(start, add(start, Grain::Month, 3)?, Grain::Month),
+        (Grain::Year, Part::End) => iv(add(start, Grain::Month, 8)?, add(start, Grain::Year, 1)?, Grain::Month),
+        (Grain::Week, Part::Begin) => iv(start, d(3), Grain::Day),
+        (Grain::Week, Part::End) => iv(d(4), d(7), Grain::Day),
+        (Grain::Day, Part::End) => iv(start + Duration::hours(18), d(1), Grain::Hour),
+        _ => None,
+    }?;
+    Some((v, e))
+}
+
+/// What "beginning of …" applies to: (start of the period, its grain).
+fn boundary_target(c: &[char], q: usize, cx: &Ctx) -> Option<((NaiveDateTime, Grain), usize)> {
+    let (w, e) = w_at(c, q).unwrap_or_default();
+    let plain = match w.as_str() {
+        "month" => Some(Grain::Month),
+        "year" => Some(Grain::Year),
+        "week" => Some(Grain::Week),
+        "day" => Some(Grain::Day),
+        _ => None,
+    };
+    if let Some(g) = plain {
+        return Some(((truncate(cx.now, g), g), e));
+    }
+    if let Some((off, e1)) = modifier(c, q) {
+        let (x, e2) = next_w(c, e1)?;
+        let g = grain_word(&x).filter(|g| matches!(g, Grain::Month | Grain::Year | Grain::Week))?;
+        return Some(((add(truncate(cx.now, g), g, off)?, g), e2));
+    }
+    if let Some((m, e1)) = month_at(c, q) {
+        let mut s = Spec { month: Some(m), ..Default::default() };
+        let mut end = e1;
+        if let Some(y) = digits(c, skip_ws(c, e1)).filter(|y| y.ndig == 4) {
+            s.year = Some(y.v as i32);
+            end = y.e;
+        }
+        let (t, _) = resolve(&s, cx)?.start()?;
+        return Some(((t, Grain::Month), end));
+    }
+    let y = digits(c, q).filter(|y| y.ndig == 4 && !at(c, y.e).is_ascii_alphanumeric())?;
+    let t = chrono::NaiveDate::from_ymd_opt(y.v as i32, 1, 1)?.and_hms_opt(0, 0, 0)?;
+    Some(((t, Grain::Year), y.e))
+}
+
+/// Whether the word before `i` is "at", "around", "approximately" or "@".
+fn after_at(c: &[char], i: usize) -> bool {
+    let mut j = i;
+    while j > 0 && c[j - 1] == ' ' {
+        j -= 1;
+    }
+    if j == i && i > 0 {
+        return false;
+    }
+    if j > 0 && c[j - 1] == '@' {
+        return true;
+    }
+    let mut k = j;
+    while k > 0 && c[k - 1].is_ascii_alphabetic() {
+        k -= 1;
+    }
+    j - k <= 13 && matches!(c[k..j].iter().collect::<String>().as_str(), "at" | "around" | "approximately" | "about")
 }
 
 /// this/next/last/coming/upcoming/past/previous/following/current: (offset, end).
@@ -824,6 +1176,36 @@ fn shifts(c: &[char], i: usize, cx: &Ctx) -> Option<(TimeValue, usize)> {
         if w == "next" {
             if let Some(e2) = words(c, q, &["few", "days"]) {
                 return Some((n_grains(cx, 3, Grain::Day, true)?, e2));
+            }
+        }
+    }
+    // N fridays from now / N thursdays ago
+    if let Some((n, e)) = count_at(c, i) {
+        let q = skip_ws(c, e);
+        if let (Some((w2, e2)), true) = (w_at(c, q), q > e) {
+            if let (Some(wd), true) = (weekday_word(&w2), w2.ends_with('s') && n >= 1.0) {
+                let (dir, e3) = if let Some(e3) = words(c, skip_ws(c, e2), &["from", "now"]) {
+                    (1, e3)
+                } else if let Some(e3) =
+                    words(c, skip_ws(c, e2), &["ago"]).or_else(|| words(c, skip_ws(c, e2), &["back"]))
+                {
+                    (-1, e3)
+                } else {
+                    (0, e2)
+                };
+                if dir != 0 && n.fract() == 0.0 && n <= 1000.0 {
+                    let today = cx.today();
+                    let cur = today.weekday().num_days_from_monday() as i64;
+                    let mut delta = wd as i64 - cur;
+                    if dir > 0 && delta <= 0 {
+                        delta += 7;
+                    }
+                    if dir < 0 && delta >= 0 {
+                        delta -= 7;
+                    }
+                    let d = today + Duration::days(delta + dir * 7 * (n as i64 - 1));
+                    return Some((TimeValue::Instant(d.and_hms_opt(0, 0, 0)?, Grain::Day), e3));
+                }
             }
         }
     }
@@ -951,7 +1333,7 @@ fn word_clock(c: &[char], i: usize) -> Option<(Spec, usize)> {
         apply_ampm(&mut s, pm);
         end = e2;
     } else {
-        s.latent = true;
+        s.latent = !after_at(c, i);
     }
     Some((s, end))
 }
@@ -1102,6 +1484,99 @@ fn run(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
 
 /// A full expression at `i`: prefixes, ranges and open intervals around runs.
 pub(crate) fn expr(c: &[char], i: usize, cx: &Ctx) -> Option<(TimeValue, usize)> {
+    if let Some(r) = for_duration(c, i, cx) {
+        return Some(r);
+    }
+    let r = expr_core(c, i, cx, None);
+    // a day before a clock range: "Thursday from 9:30 to 11:00", "this Thu 9-11am"
+    if let Some((a, e)) = run(c, skip_fillers(c, i), cx) {
+        if a.has_date() && !a.has_time() && a.fixed.is_none() {
+            let j = skip_connectors(c, e);
+            if let Some((v, e2)) = expr_core(c, j, cx, Some(&a)) {
+                if matches!(v, TimeValue::Interval(..)) && r.as_ref().map(|x| e2 > x.1).unwrap_or(true) {
+                    return Some((v, e2));
+                }
+            }
+        }
+    }
+    let (v, e) = r?;
+    // "4pm for 30 mins", "18th Dec for 10 days"
+    if let Some(r) = words(c, skip_ws(c, e), &["for"]) {
+        if let Some((n, g, e2)) = count_grain(c, skip_ws(c, r)) {
+            if let Some(iv) = span_for(&v, n, g) {
+                return Some((iv, e2));
+            }
+        }
+    }
+    Some((v, e))
+}
+
+/// [start, start + n g] as an interval that ends one unit of g later (Duckling's
+/// inclusive end): "from 4pm for thirty minutes" is 16:00 to 16:31.
+fn span_for(v: &TimeValue, n: f64, g: Grain) -> Option<TimeValue> {
+    if n < 1.0 || n.fract() != 0.0 || n > 10_000.0 {
+        return None;
+    }
+    let (t, _) = v.start()?;
+    let t = match v {
+        TimeValue::Instant(t, vg) if *vg > g => truncate(*t, g),
+        _ => t,
+    };
+    let end = add(t, g, n as i64 + 1)?;
+    Some(TimeValue::Interval(Some(t), Some(end), g))
+}
+
+/// "for 10 days from 18th Dec", "for 30' starting from 4pm".
+fn for_duration(c: &[char], i: usize, cx: &Ctx) -> Option<(TimeValue, usize)> {
+    let e = words(c, i, &["for"])?;
+    let (n, g, e2) = count_grain(c, skip_ws(c, e))?;
+    let mut q = skip_ws(c, e2);
+    if let Some(e3) = words(c, q, &["starting"]) {
+        q = skip_ws(c, e3);
+    }
+    let e3 = words(c, q, &["from"])?;
+    let (v, e4) = expr_core(c, skip_ws(c, e3), cx, None)?;
+    Some((span_for(&v, n, g)?, e4))
+}
+
+fn skip_fillers(c: &[char], i: usize) -> usize {
+    let mut p = i;
+    for _ in 0..3 {
+        if let Some((w, e)) = w_at(c, p) {
+            if matches!(w.as_str(), "around" | "about" | "approximately" | "at" | "on") {
+                let q = skip_ws(c, e);
+                if q > e {
+                    p = q;
+                    continue;
+                }
+            }
+        }
+        break;
+    }
+    p
+}
+
+/// A bare day or hour number starting a range whose end names the month or
+/// the half of the day: "23rd to 26th Oct", "1-8 september", "3-4pm".
+fn loose_range(c: &[char], p: usize, cx: &Ctx, between: bool, base: Option<&Spec>) -> Option<(TimeValue, usize)> {
+    if let Some((d, e)) = day_num(c, p, true) {
+        let a = Spec { day: Some(d), ..Default::default() };
+        if let Some((v, e2, b)) = range_tail_b(c, e, &a, cx, between, base) {
+            if b.month.is_some() {
+                return Some((v, e2));
+            }
+        }
+    }
+    let dg = digits(c, p).filter(|d| d.ndig <= 2 && d.v <= 24.0)?;
+    if at(c, dg.e).is_ascii_alphanumeric() {
+        return None;
+    }
+    let a = Spec { hour: Some(dg.v as u32), ambig: (1.0..=12.0).contains(&dg.v), ..Default::default() };
+    let (v, e2, b) = range_tail_b(c, dg.e, &a, cx, between, base)?;
+    (b.hour.is_some() && (!b.ambig || b.minute.is_some() || base.is_some())).then_some((v, e2))
+}
+
+fn expr_core(c: &[char], i: usize, cx: &Ctx, base: Option<&Spec>) -> Option<(TimeValue, usize)> {
     let mut p = i;
     // leading fillers
     for _ in 0..3 {
@@ -1143,17 +1618,29 @@ pub(crate) fn expr(c: &[char], i: usize, cx: &Ctx) -> Option<(TimeValue, usize)>
     }
     if let Some((kw, q)) = &lead {
         if (kw == "from" || kw == "between") && run(c, *q, cx).is_none() {
+            if let Some(r) = loose_range(c, *q, cx, kw == "between", base) {
+                return Some(r);
+            }
             if let Some((a, e)) = run_loose(c, *q, cx) {
-                if let Some(r) = range_tail(c, e, &a, cx, kw == "between") {
+                if let Some(r) = range_tail(c, e, &a, cx, kw == "between", base) {
                     return Some(r);
                 }
             }
         }
-        if let Some((a, e)) = run(c, *q, cx) {
+        let year_only = || {
+            let d = digits(c, *q).filter(|d| d.ndig == 4 && !at(c, d.e).is_ascii_alphanumeric())?;
+            let (s, e) = run_loose(c, *q, cx)?;
+            (e == d.e && s.year.is_some()).then_some((s, e))
+        };
+        if let Some((a, e)) = run(c, *q, cx).or_else(year_only) {
             // range
-            if let Some(r) = range_tail(c, e, &a, cx, kw == "between") {
+            if let Some(r) = range_tail(c, e, &a, cx, kw == "between", base) {
                 return Some(r);
             }
+            let a = match base {
+                Some(b) => merge(b, &a)?,
+                None => a,
+            };
             let v = resolve(&a, cx)?;
             let (t, g) = v.start()?;
             return match kw.as_str() {
@@ -1176,16 +1663,79 @@ pub(crate) fn expr(c: &[char], i: usize, cx: &Ctx) -> Option<(TimeValue, usize)>
             // "by EOD" etc. handled below by boundary words
         }
     }
-    let (a, e) = run(c, p, cx)?;
-    if let Some(r) = range_tail(c, e, &a, cx, false) {
+    if base.is_none() {
+        // "three days after Easter", "2 hours before 5pm"
+        if let Some((n, g, e)) = count_grain(c, p) {
+            let q = skip_ws(c, e);
+            let dir = match w_at(c, q).map(|x| x.0).as_deref() {
+                Some("after") => 1,
+                Some("before") => -1,
+                _ => 0,
+            };
+            if dir != 0 && n.fract() == 0.0 && n.abs() <= 10_000.0 {
+                let e2 = w_at(c, q)?.1;
+                if let Some((a, e3)) = run(c, skip_ws(c, e2), cx) {
+                    if let TimeValue::Instant(t, tg) = resolve(&a, cx)? {
+                        let t = add(t, g, dir * n as i64)?;
+                        return Some((TimeValue::Instant(t, tg.min(g.finer().max(Grain::Second))), e3));
+                    }
+                }
+            }
+        }
+    }
+    let Some((a, e)) = run(c, p, cx) else {
+        return loose_range(c, p, cx, false, base);
+    };
+    // "thanksgiving in a year", "March in 1 year", "thanksgiving 3 months ago":
+    // the expression as seen from a shifted now
+    if base.is_none() && !a.has_time() && a.fixed.is_none() && a.date.is_none() {
+        let q = skip_ws(c, e);
+        let shifted = if let Some(e2) = words(c, q, &["in"]) {
+            count_grain(c, skip_ws(c, e2))
+        } else {
+            count_grain(c, q).and_then(|(n, g, e3)| {
+                let e4 = words(c, skip_ws(c, e3), &["ago"])?;
+                Some((-n, g, e4))
+            })
+        };
+        if let Some((n, g, e3)) = shifted.filter(|x| x.0.fract() == 0.0 && x.0.abs() <= 10_000.0) {
+            let cx2 = Ctx { now: add(cx.now, g, n as i64)?, past: cx.past, lang: cx.lang };
+            if let Some(v) = resolve(&a, &cx2) {
+                return Some((v, e3));
+            }
+        }
+    }
+    if let Some(r) = range_tail(c, e, &a, cx, false, base) {
         return Some(r);
+    }
+    if base.is_some() {
+        return None;
     }
     let v = resolve(&a, cx)?;
     Some((v, e))
 }
 
 /// "- B", "to B", "till B", "through B", "and B" (after between): a range.
-fn range_tail(c: &[char], e: usize, a: &Spec, cx: &Ctx, between: bool) -> Option<(TimeValue, usize)> {
+fn range_tail(
+    c: &[char],
+    e: usize,
+    a: &Spec,
+    cx: &Ctx,
+    between: bool,
+    base: Option<&Spec>,
+) -> Option<(TimeValue, usize)> {
+    range_tail_b(c, e, a, cx, between, base).map(|(v, e, _)| (v, e))
+}
+
+/// `range_tail`, also returning the end's spec.
+fn range_tail_b(
+    c: &[char],
+    e: usize,
+    a: &Spec,
+    cx: &Ctx,
+    between: bool,
+    base: Option<&Spec>,
+) -> Option<(TimeValue, usize, Spec)> {
     let q = skip_ws(c, e);
     let after = if at(c, q) == '-' || at(c, q) == '~' {
         Some(q + 1)
@@ -1207,8 +1757,11 @@ fn range_tail(c: &[char], e: usize, a: &Spec, cx: &Ctx, between: bool) -> Option
         Some(r) => r,
         None => run_loose(c, q2, cx)?,
     };
-    let v = range(a, &b, cx)?;
-    Some((v, e2))
+    let v = match base {
+        Some(d) => range(&merge(d, a)?, &merge(d, &b)?, cx)?,
+        None => range(a, &b, cx)?,
+    };
+    Some((v, e2, b))
 }
 
 /// A bare day or hour ending a range whose start names one ("July 13-15", "3-4pm").

@@ -4,7 +4,7 @@
 use chrono::{Datelike, Duration, NaiveDate};
 use once_cell::sync::Lazy;
 
-use super::lunar;
+use super::{calendars, lunar};
 use crate::entities::lexicon::Lexicon;
 
 /// How a holiday's date is computed.
@@ -28,6 +28,42 @@ pub(crate) enum Rule {
     BossDay,
     /// Winter solstice day (冬至), Qingming (清明).
     SolarTerm(u32),
+    /// Hebrew month (from Tishrei = 1), day, with the postponement rule; the
+    /// holiday is given as its eve (the Hebrew day starts at sunset).
+    Hebrew(u32, u32, Post),
+    /// Hebrew month, day and length in days of a festival, from its eve.
+    HebrewSpan(u32, u32, i64),
+    /// Hijri month, day.
+    Hijri(u32, u32),
+    /// The month of Ramadan, up to Eid al-Fitr.
+    Ramadan,
+    /// Last Friday of Ramadan.
+    RamadanLastFriday,
+    /// [Easter + a, Easter + b) as an interval of days.
+    EasterSpan(i64, i64),
+    /// [Orthodox Easter + a, Orthodox Easter + b) as an interval of days.
+    OrthodoxSpan(i64, i64),
+    /// King's Day (NL): April 27, on a Sunday the day before.
+    KingsDay,
+    /// Parsi (Shahenshahi) new year: a 365-day year with no leap day.
+    Parsi,
+    /// Earth Hour: last Saturday of March, 20:30 to 21:30.
+    EarthHour,
+    /// Sidereal solar ingress (sankranti) into the sign at this longitude (Lahiri
+    /// ayanamsa), India time; after sunset it is kept the next day. Plus an offset.
+    Sankranti(u32, i64),
+}
+
+/// Postponement rules of Hebrew days that must not fall on some weekdays.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Post {
+    None,
+    /// Tisha B'Av: from Saturday to Sunday.
+    TishaBav,
+    /// Yom Ha'atzmaut: Friday or Saturday back to Thursday, Monday to Tuesday.
+    Independence,
+    /// Yom HaShoah: Friday back to Thursday, Sunday to Monday.
+    Shoah,
 }
 
 /// (names, rule). Names are matched case-insensitively, longest first.
@@ -291,8 +327,275 @@ pub(crate) static TABLE: &[(&[&str], Rule)] = &[
     (&["除夕", "大年三十", "年三十"], Rule::LunarEve),
     (&["冬至"], Rule::SolarTerm(270)),
     (&["清明节", "清明節", "清明", "qingming festival", "tomb-sweeping day"], Rule::SolarTerm(15)),
+    (
+        &[
+            "rosh hashanah",
+            "rosh hashana",
+            "rosh hashanna",
+            "rosh ha-shanah",
+            "jewish new year",
+            "犹太新年",
+            "猶太新年",
+        ],
+        Rule::HebrewSpan(1, 1, 3),
+    ),
+    (&["yom kippur", "赎罪日", "贖罪日"], Rule::Hebrew(1, 10, Post::None)),
+    (&["shemini atzeret", "圣会节", "聖会節", "聖會節", "圣会節"], Rule::Hebrew(1, 22, Post::None)),
+    (
+        &[
+            "simchat torah",
+            "simchas torah",
+            "simhat torah",
+            "西赫托拉节",
+            "西赫托拉節",
+            "西赫妥拉节",
+            "西赫妥拉節",
+            "诵经节",
+            "誦經节",
+            "誦經節",
+            "转经节",
+            "轉經節",
+            "律法节",
+            "律法節",
+            "欢庆圣法节",
+            "歡慶聖法節",
+        ],
+        Rule::Hebrew(1, 23, Post::None),
+    ),
+    (
+        &[
+            "sukkot",
+            "succot",
+            "succos",
+            "sukkos",
+            "feast of booths",
+            "feast of tabernacles",
+            "feast of the ingathering",
+            "住棚节",
+            "住棚節",
+        ],
+        Rule::HebrewSpan(1, 15, 9),
+    ),
+    (
+        &[
+            "hanukkah",
+            "hanukah",
+            "hannukah",
+            "hannukkah",
+            "chanukah",
+            "chanukkah",
+            "hanuka",
+            "chanuka",
+            "光明节",
+            "光明節",
+            "修殿节",
+            "修殿節",
+            "献殿节",
+            "獻殿节",
+            "獻殿節",
+            "烛光节",
+            "燭光節",
+            "哈努卡节",
+            "哈努卡節",
+            "马加比节",
+            "馬加比節",
+        ],
+        Rule::HebrewSpan(3, 25, 8),
+    ),
+    (
+        &[
+            "tu bishvat",
+            "tu b'shvat",
+            "tu bshvat",
+            "tu b'shevat",
+            "tu bishevat",
+            "犹太植树节",
+            "猶太植樹節",
+            "图比舍巴特节",
+            "圖比舍巴特節",
+            "树木新年",
+            "樹木新年",
+        ],
+        Rule::Hebrew(5, 15, Post::None),
+    ),
+    (&["purim", "普珥节", "普珥節"], Rule::Hebrew(6, 14, Post::None)),
+    (&["shushan purim"], Rule::Hebrew(6, 15, Post::None)),
+    (&["passover", "pesach", "pesah", "逾越节", "逾越節"], Rule::HebrewSpan(7, 15, 9)),
+    (&["yom hashoah", "yom ha'shoah", "holocaust day", "holocaust remembrance day"], Rule::Hebrew(7, 27, Post::Shoah)),
+    (
+        &[
+            "yom haatzmaut",
+            "yom ha'atzmaut",
+            "israel independence day",
+            "以色列独立日",
+            "以色列獨立日",
+            "以色列国庆节",
+            "以色列國慶節",
+        ],
+        Rule::Hebrew(8, 5, Post::Independence),
+    ),
+    (
+        &["lag b'omer", "lag baomer", "lag ba'omer", "lag bomer", "篝火节", "篝火節", "犹太教篝火节", "猶太教篝火節"],
+        Rule::Hebrew(8, 18, Post::None),
+    ),
+    (
+        &[
+            "shavuot",
+            "shavuos",
+            "feast of weeks",
+            "七七节",
+            "七七節",
+            "沙夫幼特节",
+            "沙夫幼特節",
+            "週日節",
+            "周日节",
+            "收获节",
+            "收穫節",
+            "新果实节",
+            "新果實節",
+        ],
+        Rule::HebrewSpan(9, 6, 3),
+    ),
+    (
+        &["tisha b'av", "tisha bav", "tisha be'av", "圣殿被毁日", "聖殿被毁日", "聖殿被毀日", "禁食日"],
+        Rule::Hebrew(11, 9, Post::TishaBav),
+    ),
+    (
+        &[
+            "eid al-fitr",
+            "eid al fitr",
+            "eid ul-fitr",
+            "eid ul fitr",
+            "id al-fitr",
+            "id ul-fitr",
+            "开斋节",
+            "開齋節",
+            "肉孜节",
+            "肉孜節",
+            "尔代节",
+            "爾代節",
+        ],
+        Rule::Hijri(10, 1),
+    ),
+    (
+        &[
+            "eid al-adha",
+            "eid al adha",
+            "eid ul-adha",
+            "eid ul adha",
+            "id al-adha",
+            "id ul-adha",
+            "sacrifice feast",
+            "feast of sacrifice",
+            "feast of the sacrifice",
+            "bakr id",
+            "bakr-id",
+            "bakrid",
+            "古尔邦节",
+            "古爾邦節",
+            "宰牲节",
+            "宰牲節",
+        ],
+        Rule::Hijri(12, 10),
+    ),
+    (&["ramadan", "ramazan", "斋月", "齋月", "穆斯林斋月", "穆斯林齋月"], Rule::Ramadan),
+    (
+        &[
+            "islamic new year",
+            "hijri new year",
+            "arabic new year",
+            "amun jadid",
+            "伊斯兰新年",
+            "伊斯蘭新年",
+            "伊斯兰教新年",
+            "伊斯蘭教新年",
+            "伊斯兰历新年",
+            "伊斯蘭曆新年",
+        ],
+        Rule::Hijri(1, 1),
+    ),
+    (&["ashura", "day of ashura", "阿舒拉节", "阿舒拉節"], Rule::Hijri(1, 10)),
+    (
+        &[
+            "mawlid",
+            "mawlid al-nabawi",
+            "mawlid an-nabawi",
+            "mawlid an-nabi",
+            "mawlid al-nabi",
+            "milad un nabi",
+            "prophet's birthday",
+            "the prophet's birthday",
+            "圣纪节",
+            "聖紀節",
+        ],
+        Rule::Hijri(3, 12),
+    ),
+    (
+        &[
+            "isra and mi'raj",
+            "isra and miraj",
+            "isra' and mi'raj",
+            "al isra wal miraj",
+            "the prophet's ascension",
+            "prophet's ascension",
+            "the night journey",
+            "night journey",
+            "ascension to heaven",
+            "登霄节",
+            "登霄節",
+            "夜行登霄节",
+            "夜行登霄節",
+        ],
+        Rule::Hijri(7, 27),
+    ),
+    (
+        &[
+            "laylat al kadr",
+            "laylat al-kadr",
+            "laylat al qadr",
+            "laylat al-qadr",
+            "lailat al qadr",
+            "lailat al-qadr",
+            "night of measures",
+            "night of power",
+            "night of decree",
+            "法令之夜",
+            "权力之夜",
+            "權力之夜",
+        ],
+        Rule::Hijri(9, 27),
+    ),
+    (
+        &["jamat ul-vida", "jamat ul vida", "jamat-ul-vida", "jumu'atul-wida", "jumu'atul wida", "jumuatul wida"],
+        Rule::RamadanLastFriday,
+    ),
+    (&["lent", "大斋期", "大齋期", "大斋节", "大齋節"], Rule::EasterSpan(-46, 0)),
+    (&["great lent", "great fast", "orthodox lent", "四旬节", "四旬節"], Rule::OrthodoxSpan(-48, -8)),
+    (&["koningsdag", "king's day", "kings day"], Rule::KingsDay),
+    (&["parsi new year", "jamshedi navroz", "jamshedi nowruz"], Rule::Parsi),
+    (&["earth hour", "地球一小时", "地球一小時"], Rule::EarthHour),
+    (
+        &[
+            "pongal",
+            "thai pongal",
+            "makar sankranti",
+            "makara sankranti",
+            "makara sankranthi",
+            "maghi",
+            "印度丰收节",
+            "印度豐收節",
+            "淡米尔丰收节",
+            "淡米爾豐收節",
+            "庞格尔节",
+            "龐格爾節",
+        ],
+        Rule::Sankranti(270, 0),
+    ),
+    (&["bogi pandigai", "bhogi"], Rule::Sankranti(270, -1)),
+    (&["maattu pongal", "mattu pongal"], Rule::Sankranti(270, 1)),
+    (&["kaanum pongal", "kanni pongal"], Rule::Sankranti(270, 2)),
+    (&["vaisakhi", "baisakhi", "vasakhi", "vaishakhi", "mesha sankranti"], Rule::Sankranti(0, 0)),
 ];
-
 /// Lexicon from holiday names to table indices.
 pub(crate) static NAMES: Lazy<Lexicon<usize>> = Lazy::new(|| {
     let mut entries: Vec<(&str, usize)> = Vec::new();
@@ -383,5 +686,90 @@ pub(crate) fn date(h: usize, y: i32) -> Option<NaiveDate> {
             let local = t + 0.5 + 8.0 / 24.0;
             epoch.checked_add_signed(Duration::days(local.floor() as i64 - 2451545))
         }
+        Rule::Hebrew(m, d, post) => calendars::hebrew_in_year(y, m, d, |x| {
+            let wd = x.weekday().num_days_from_monday();
+            let shift = match (post, wd) {
+                (Post::TishaBav, 5) => 1,
+                (Post::Independence, 4) => -1,
+                (Post::Independence, 5) => -2,
+                (Post::Independence, 0) => 1,
+                (Post::Shoah, 4) => -1,
+                (Post::Shoah, 6) => 1,
+                _ => 0,
+            };
+            x + Duration::days(shift - 1)
+        }),
+        Rule::HebrewSpan(m, d, _) => calendars::hebrew_in_year(y, m, d, |x| x - Duration::days(1)),
+        Rule::Hijri(m, d) => calendars::hijri_in_year(y, m, d),
+        Rule::Ramadan => calendars::hijri_in_year(y, 9, 1),
+        Rule::RamadanLastFriday => {
+            let start = calendars::hijri_in_year(y, 9, 1)?;
+            let (hy, hm) = calendars::hijri_month_of(start)?;
+            let end = calendars::hijri_next_month(hy, hm)?;
+            let back = (end.weekday().num_days_from_monday() as i64 - 4 + 6).rem_euclid(7) + 1;
+            Some(end - Duration::days(back))
+        }
+        Rule::EasterSpan(a, _) => easter(y).map(|d| d + Duration::days(a)),
+        Rule::OrthodoxSpan(a, _) => orthodox_easter(y).map(|d| d + Duration::days(a)),
+        Rule::KingsDay => {
+            let d = NaiveDate::from_ymd_opt(y, 4, 27)?;
+            Some(if d.weekday().num_days_from_monday() == 6 { d - Duration::days(1) } else { d })
+        }
+        Rule::Parsi => {
+            // 1 Farvardin 1388 YZ fell on 17 August 2018; every year is 365 days
+            let anchor = NaiveDate::from_ymd_opt(2018, 8, 17)?;
+            let d = anchor + Duration::days(365 * (y as i64 - 2018));
+            // the year drifts a day every four years: keep the one in year y
+            Some(if d.year() > y { d - Duration::days(365) } else { d })
+        }
+        Rule::EarthHour => {
+            // last Saturday of March, a week earlier when that is Holy Saturday
+            let d = nth_weekday(y, 3, 5, -1)?;
+            Some(if Some(d + Duration::days(1)) == easter(y) { d - Duration::days(7) } else { d })
+        }
+        Rule::Sankranti(lon, off) => {
+            // Lahiri ayanamsa, degrees
+            let ayanamsa = 23.853 + (y as f64 - 2000.0) * 0.013_969;
+            let target = (lon as f64 + ayanamsa).rem_euclid(360.0);
+            let month = if lon == 270 { 1 } else { 4 };
+            let guess = NaiveDate::from_ymd_opt(y, month, 14)?;
+            let epoch = NaiveDate::from_ymd_opt(2000, 1, 1)?;
+            let jd = 2451544.5 + (guess - epoch).num_days() as f64;
+            let t = lunar::solar_term(target, jd) + 0.5 + 5.5 / 24.0;
+            let day = t.floor();
+            let after_sunset = (t - day) * 24.0 >= 18.0;
+            let d = epoch.checked_add_signed(Duration::days(day as i64 - 2451545))?;
+            Some(d + Duration::days(off + i64::from(after_sunset)))
+        }
     }
+}
+
+/// End (exclusive) of a holiday lasting several days that starts on `start`, as a
+/// date; `None` for one-day holidays.
+pub(crate) fn span_end(h: usize, start: NaiveDate) -> Option<NaiveDate> {
+    let (_, rule) = TABLE.get(h)?;
+    match *rule {
+        Rule::HebrewSpan(_, _, n) => Some(start + Duration::days(n)),
+        Rule::Ramadan => {
+            let (hy, hm) = calendars::hijri_month_of(start)?;
+            calendars::hijri_next_month(hy, hm)
+        }
+        Rule::EasterSpan(a, b) | Rule::OrthodoxSpan(a, b) => Some(start + Duration::days(b - a)),
+        _ => None,
+    }
+}
+
+/// Clock span of a holiday that is a few hours long: (from, to) as (hour, minute),
+/// `to` exclusive at minute grain.
+pub(crate) fn clock_span(h: usize) -> Option<((u32, u32), (u32, u32))> {
+    match TABLE.get(h)?.1 {
+        Rule::EarthHour => Some(((20, 30), (21, 31))),
+        _ => None,
+    }
+}
+
+/// Whether a holiday name is also an everyday word, valid only with a year or a
+/// modifier ("lent" the verb).
+pub(crate) fn needs_context(c: &[char], start: usize, end: usize) -> bool {
+    end - start == 4 && c[start..end].iter().copied().eq("lent".chars())
 }

@@ -63,6 +63,13 @@ fn new_moon(k: f64) -> f64 {
     jde + corr
 }
 
+/// Local date and hour of true new moon `k` in a zone `zone` days east of UTC.
+pub(crate) fn new_moon_local(k: i64, zone: f64) -> Option<(NaiveDate, f64)> {
+    let x = new_moon(k as f64) + 0.5 + zone;
+    let day = x.floor();
+    Some((date_of_jdn(day as i64)?, (x - day) * 24.0))
+}
+
 /// Apparent solar longitude in degrees at Julian day `jd`.
 pub(crate) fn sun_longitude(jd: f64) -> f64 {
     let t = (jd - 2451545.0) / 36525.0;

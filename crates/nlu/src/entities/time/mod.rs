@@ -7,6 +7,7 @@
 //! which is resolved into a [`TimeValue`]; two specs joined by a range word form an
 //! interval.
 
+mod calendars;
 mod en;
 mod holidays;
 mod lunar;
@@ -481,6 +482,14 @@ pub(crate) fn resolve(s: &Spec, cx: &Ctx) -> Option<TimeValue> {
     }
     if !s.has_time() {
         let (d, g) = date_part?;
+        if let Some(h) = s.holiday {
+            if let Some(((h1, m1), (h2, m2))) = holidays::clock_span(h) {
+                return Some(TimeValue::Interval(Some(dt(d, h1, m1, 0)?), Some(dt(d, h2, m2, 0)?), Grain::Minute));
+            }
+            if let Some(end) = holidays::span_end(h, d) {
+                return Some(TimeValue::Interval(Some(dt(d, 0, 0, 0)?), Some(dt(end, 0, 0, 0)?), Grain::Day));
+            }
+        }
         let g = if s.week_grain && g == Grain::Day && s.weekday.is_none() { Grain::Week } else { g };
         return Some(TimeValue::Instant(dt(d, 0, 0, 0)?, g));
     }
@@ -605,6 +614,13 @@ pub(crate) fn range(a: &Spec, b: &Spec, cx: &Ctx) -> Option<TimeValue> {
     let (from, ga) = va.start()?;
     let vb = resolve(&b, cx)?;
     let (mut to, gb) = range_end(&vb)?;
+    // a clock range ends one unit of its finer grain after the end ("3:30 to 6pm"
+    // ends at 18:01)
+    if let TimeValue::Instant(t, g) = vb {
+        if ga < g && g <= Grain::Hour {
+            to = add(t, ga, 1)?;
+        }
+    }
     if to <= from {
         // "11:30-1:30": the end wraps to the afternoon
         if b.ambig {

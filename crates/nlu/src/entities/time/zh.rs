@@ -421,7 +421,7 @@ fn piece(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
     }
     // holidays
     if let Some((e, h)) = holidays::NAMES.longest(c, i, true) {
-        consider(Spec { holiday: Some(*h), ..Default::default() }, e);
+        consider(Spec { holiday: Some(*h), latent: holidays::needs_context(c, i, e), ..Default::default() }, e);
     }
     // numbers: year, month, day, clock
     if let Some(n) = zh_num(c, i) {
