@@ -1,7 +1,7 @@
 //! The engine: one call per user message, `handle(turn) -> Reply`.
 
 use crate::action::{ActionCall, ActionHandler, ActionOutcome, LookupHandler};
-use crate::bot::{BotDefinition, FAQ_INTENT};
+use crate::bot::{BotDefinition, FAQ_INTENT, OUT_OF_SCOPE_INTENT};
 use crate::bot_entities::BotEntityExtractor;
 use crate::error::Error;
 use crate::event::{Event, EventEnvelope, EventSink, MemoryEventSink};
@@ -523,6 +523,7 @@ impl<'a> TurnRun<'a> {
                     self.fallback();
                 }
             }
+            Interpretation::Confident(top) if top.name == OUT_OF_SCOPE_INTENT => self.fallback(),
             Interpretation::Confident(top) => {
                 self.session.consecutive_fallbacks = 0;
                 self.run_intent(&top.name).await?;
@@ -628,8 +629,16 @@ impl<'a> TurnRun<'a> {
         if limit > 0 && n >= limit {
             self.offer_handoff();
         } else {
-            self.say_named("fallback");
+            self.say_fallback();
         }
+    }
+
+    /// The fallback text: the bot's `out_of_scope` response for messages the model
+    /// recognised as out of scope, else its `fallback` response (or the built-in one).
+    pub(crate) fn say_fallback(&mut self) {
+        let oos = self.interpretation.confident() == Some(OUT_OF_SCOPE_INTENT)
+            && self.bot().responses.contains_key(OUT_OF_SCOPE_INTENT);
+        self.say_named(if oos { OUT_OF_SCOPE_INTENT } else { "fallback" });
     }
 
     /// Offers a human agent; the next yes/no answers it.

@@ -1,7 +1,7 @@
 //! Forms: filling slots from entities or free text, validation, numbered re-prompts,
 //! corrections, digressions, cancel, switching flows, confirmation and completion.
 
-use crate::bot::{FlowDef, FlowSlot, SlotType, FAQ_INTENT};
+use crate::bot::{FlowDef, FlowSlot, SlotType, FAQ_INTENT, OUT_OF_SCOPE_INTENT};
 use crate::engine::TurnRun;
 use crate::error::Error;
 use crate::event::Event;
@@ -138,6 +138,10 @@ impl TurnRun<'_> {
         if let Interpretation::Confident(top) = self.interpretation.clone() {
             if top.name == FAQ_INTENT {
                 return self.answer_from_kb(0.0).await;
+            }
+            if top.name == OUT_OF_SCOPE_INTENT {
+                self.say_fallback();
+                return true;
             }
             if let Some(intent) = self.bot().intents.get(&top.name) {
                 if intent.flow.is_none() && (intent.chitchat || intent.response.is_some()) {

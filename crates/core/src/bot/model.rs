@@ -424,5 +424,10 @@ impl BotDefinition {
     }
 }
 
+/// Intent name with a built-in meaning: the message is outside what the assistant does. It is
+/// answered like a fallback (with the bot's `out_of_scope` response when defined) and counts
+/// towards the offer of a human; give it examples of off-topic messages (weather, jokes…).
+pub const OUT_OF_SCOPE_INTENT: &str = "out_of_scope";
+
 /// Reserved intent name: the message is a FAQ question for the knowledge base.
 pub const FAQ_INTENT: &str = "faq";

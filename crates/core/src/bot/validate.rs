@@ -95,7 +95,7 @@ pub(crate) fn validate(def: &mut BotDefinition, dir: &Path, o: &Origins, problem
             }
         }
         let triggers_flow = def.flows.values().any(|f| f.triggers.iter().any(|t| t == name));
-        let builtin = ["affirm", "deny", "cancel"].contains(&name.as_str());
+        let builtin = ["affirm", "deny", "cancel", OUT_OF_SCOPE_INTENT].contains(&name.as_str());
         if intent.response.is_none()
             && intent.flow.is_none()
             && intent.action.is_none()
