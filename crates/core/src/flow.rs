@@ -211,6 +211,15 @@ impl TurnRun<'_> {
         let def = self.bot().slots.get(&fs.slot)?;
         match def.slot_type {
             SlotType::Bool if is_affirm(&self.text) => Some(Value::Bool(true)),
+            // A bare number answering "how much?" is an amount in the bot's currency.
+            SlotType::Amount => self.entities.iter().find(|e| e.kind == "number").map(|e| {
+                let mut amount = serde_json::Map::new();
+                amount.insert("value".into(), slot_value(e));
+                if let Some(c) = &self.bot().bot.currency {
+                    amount.insert("currency".into(), Value::String(c.clone()));
+                }
+                Value::Object(amount)
+            }),
             SlotType::Bool if is_deny(&self.text) => Some(Value::Bool(false)),
             SlotType::Text if def.entity.is_none() && !self.text.is_empty() => {
                 let elsewhere = match &self.interpretation {

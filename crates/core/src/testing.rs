@@ -21,6 +21,9 @@ pub struct ConversationTest {
     /// Channel of every turn.
     #[serde(default)]
     pub channel: Option<String>,
+    /// Time of every turn (RFC 3339), so that relative dates resolve to fixed values.
+    #[serde(default)]
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
     /// The turns, in order.
     pub steps: Vec<Step>,
 }
@@ -98,6 +101,7 @@ pub async fn run_test(engine: &Engine, test: &ConversationTest, conversation_id:
         if let Some(c) = &test.channel {
             turn.channel = c.clone();
         }
+        turn.timestamp = test.now;
         let reply = engine.handle(turn).await?;
         let mut fail = |message: String| failures.push(Failure { step: i + 1, user: step.user.clone(), message });
         if let Some(want) = &step.intent {

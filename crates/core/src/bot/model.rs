@@ -43,6 +43,9 @@ pub struct BotMeta {
     /// IANA time zone for resolving dates ("明天", "next Friday").
     #[serde(default = "default_timezone")]
     pub timezone: String,
+    /// ISO 4217 currency of bare amounts: "三百五" answering an `amount` question means 350 of it.
+    #[serde(default)]
+    pub currency: Option<String>,
     /// Free-form description.
     #[serde(default)]
     pub description: Option<String>,

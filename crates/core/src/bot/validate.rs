@@ -28,6 +28,11 @@ pub(crate) fn validate(def: &mut BotDefinition, dir: &Path, o: &Origins, problem
             def.bot.timezone
         )));
     }
+    if let Some(c) = &def.bot.currency {
+        if c.len() != 3 || !c.chars().all(|ch| ch.is_ascii_uppercase()) {
+            problems.push(bot_problem(format!("`bot.currency` `{c}` is not an ISO 4217 code such as CNY or USD")));
+        }
+    }
     if def.bot.name.trim().is_empty() {
         problems.push(bot_problem("`bot.name` is empty".into()));
     }
