@@ -90,6 +90,13 @@ pub struct LexicalConfig {
     pub calibration_holdout: f32,
     /// Worker threads for featurisation and the calibration run (1 or 2).
     pub threads: usize,
+    /// Label-shift correction: after calibration, subtract this multiple of each class's
+    /// log training frequency from its (temperature-scaled) score. 0 = off (probabilities
+    /// follow the training label distribution); 1 = a uniform prior over intents, right
+    /// when the traffic to classify is balanced although the training set is not. It
+    /// changes no feature weight. Off by default: on BANKING77 (balanced test) 1 gives
+    /// +0.26 test accuracy, but on CAIS (heavily imbalanced test) it costs 16 points.
+    pub prior_correction: f32,
 }
 
 impl Default for LexicalConfig {
@@ -112,6 +119,7 @@ impl Default for LexicalConfig {
             svm_weight: 0.5,
             calibration_holdout: 0.15,
             threads: 2,
+            prior_correction: 0.0,
         }
     }
 }
@@ -135,6 +143,9 @@ impl LexicalConfig {
         }
         if !(0.0..0.95).contains(&self.dropout) {
             return bad("dropout must be in [0, 0.95)");
+        }
+        if !(0.0..=2.0).contains(&self.prior_correction) {
+            return bad("prior_correction must be in [0, 2]");
         }
         if !(0.0..0.9).contains(&self.calibration_holdout) {
             return bad("calibration_holdout must be in [0, 0.9)");
@@ -305,7 +316,19 @@ impl LexicalModel {
             let m = trainer.fit(&all_rows, threads, &mut report);
             (m, Temperatures { lr: 1.0, svm: 1.0, combined: 1.0 })
         };
-        let linear = full.merge(&temps, config);
+        let mut linear = full.merge(&temps, config);
+        if config.prior_correction > 0.0 {
+            // Scores are divided by the temperature at prediction time, so the correction
+            // is multiplied by it here.
+            let mut counts = vec![0usize; k];
+            for &c in &y {
+                counts[c as usize] += 1;
+            }
+            let n = y.len() as f32;
+            for (b, &c) in linear.b.iter_mut().zip(&counts) {
+                *b -= config.prior_correction * temps.combined * (c as f32 / n).ln();
+            }
+        }
         let temperature = temps.combined;
 
         Ok(Self { config: config.clone(), labels, vectorizer, linear, temperature })

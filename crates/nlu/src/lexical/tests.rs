@@ -204,3 +204,26 @@ fn svm_and_ensemble_members_work() {
         assert_eq!(back.predict("intent4"), m.predict("intent4"));
     }
 }
+
+#[test]
+fn prior_correction_favours_rare_labels() {
+    let mut data = Vec::new();
+    for i in 0..60 {
+        data.push(ex(&format!("common thing {i}"), "common"));
+    }
+    for i in 0..6 {
+        data.push(ex(&format!("rare thing {i}"), "rare"));
+    }
+    let plain = LexicalModel::train(&data, &LexicalConfig::default(), &mut |_| {}).expect("a");
+    let cfg = LexicalConfig { prior_correction: 1.0, ..LexicalConfig::default() };
+    let corrected = LexicalModel::train(&data, &cfg, &mut |_| {}).expect("b");
+    let p_rare = |m: &LexicalModel| {
+        m.predict("thing").into_iter().find(|&(i, _)| m.labels()[i] == "rare").map(|x| x.1).unwrap_or(0.0)
+    };
+    assert!(p_rare(&corrected) > p_rare(&plain));
+    assert_distribution(&corrected.predict("thing"), 2);
+    let back = LexicalModel::load(&mut saved(&corrected).as_slice()).expect("load");
+    assert_eq!(back.predict("rare"), corrected.predict("rare"));
+    let bad = LexicalConfig { prior_correction: -1.0, ..LexicalConfig::default() };
+    assert!(LexicalModel::train(&data, &bad, &mut |_| {}).is_err());
+}
