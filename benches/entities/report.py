@@ -112,10 +112,10 @@ def main():
                     cur = {p: {e["value"].get("currency") for e in preds[p][i]["entities"] if e["kind"] == "amount"}
                            for p in PARSERS}
                     if cur["kefu"] != cur["duckling"]:
-                        dis[(s, "amount", "both right, currency differs")] += 1
+                        dis[(s, "amount", "both match, currency differs")] += 1
                 continue
-            label = ("Duckling right, Kefu wrong" if ok["duckling"] else
-                     "Kefu right, Duckling wrong" if ok["kefu"] else "both wrong")
+            label = ("only Duckling matches" if ok["duckling"] else
+                     "only Kefu matches" if ok["kefu"] else "neither matches")
             dis[(s, kind, label)] += 1
             dis_rows.append({"id": c["id"], "lang": c["lang"], "kind": kind, "text": c["text"], "now": c["now"],
                              "verdict": label, "expect": c["expect"],
