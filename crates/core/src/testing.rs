@@ -142,3 +142,84 @@ pub async fn run_test(engine: &Engine, test: &ConversationTest, conversation_id:
     }
     Ok(TestOutcome { name: test.name.clone(), failures })
 }
+
+/// The conformance suite every [`crate::SessionStore`] must pass: the same checks run against
+/// the in-memory store, the embedded store and Redis. Panics with a description of the first
+/// violated property. Keys are prefixed with `namespace` so runs do not interfere.
+pub async fn session_store_conformance(store: std::sync::Arc<dyn crate::SessionStore>, namespace: &str) {
+    use crate::session::{HistoryEntry, Session, SessionKey, Speaker, StoreError};
+    use std::time::Duration;
+    let long = Duration::from_secs(600);
+    let key = SessionKey::new(format!("{namespace}-tenant"), "conversation:1/ü");
+    let now = chrono::Utc::now();
+
+    assert!(store.load(&key).await.expect("load").is_none(), "a missing session loads as None");
+
+    let mut s = Session::new(key.clone(), "user-1", now);
+    s.slots.insert("order_id".into(), serde_json::json!("SO123456"));
+    s.slots.insert("amount".into(), serde_json::json!({"value": 350, "currency": "CNY"}));
+    for i in 0..50 {
+        s.remember(HistoryEntry { at: now, speaker: Speaker::User, text: format!("第{i}条消息 ✓"), intent: None }, 50);
+    }
+    s.version = 1;
+    store.save(&s, 0, long).await.expect("first save");
+    assert_eq!(store.load(&key).await.expect("load").as_ref(), Some(&s), "a saved session round-trips unchanged");
+
+    match store.save(&s, 0, long).await {
+        Err(StoreError::Conflict { expected: 0, found: 1 }) => {}
+        other => panic!("saving over version 1 while expecting 0 must conflict, got {other:?}"),
+    }
+    let mut s2 = s.clone();
+    s2.version = 2;
+    s2.turns = 7;
+    store.save(&s2, 1, long).await.expect("second save");
+    match store.save(&s, 1, long).await {
+        Err(StoreError::Conflict { expected: 1, found: 2 }) => {}
+        other => panic!("a stale writer must conflict, got {other:?}"),
+    }
+    assert_eq!(store.load(&key).await.expect("load").map(|x| x.turns), Some(7), "the winning write is kept");
+
+    let other_tenant = SessionKey::new(format!("{namespace}-other"), key.conversation_id.clone());
+    assert!(store.load(&other_tenant).await.expect("load").is_none(), "tenants never see each other's sessions");
+
+    let short = SessionKey::new(format!("{namespace}-tenant"), "expiring");
+    let mut e = Session::new(short.clone(), "u", now);
+    e.version = 1;
+    store.save(&e, 0, Duration::from_millis(150)).await.expect("save with ttl");
+    assert!(store.load(&short).await.expect("load").is_some());
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(store.load(&short).await.expect("load").is_none(), "a session expires after its ttl");
+    store.save(&e, 0, long).await.expect("an expired session counts as absent");
+
+    assert!(store.delete(&key).await.expect("delete"), "delete reports an existing session");
+    assert!(store.load(&key).await.expect("load").is_none(), "a deleted session is gone");
+    assert!(!store.delete(&key).await.expect("delete"), "deleting twice reports nothing deleted");
+
+    // Concurrent read-modify-write loops: optimistic concurrency loses no increment.
+    let counter = SessionKey::new(format!("{namespace}-tenant"), "counter");
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let store = store.clone();
+        let counter = counter.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let current = store.load(&counter).await.expect("load");
+                let expected = current.as_ref().map_or(0, |s| s.version);
+                let mut s = current.unwrap_or_else(|| Session::new(counter.clone(), "u", chrono::Utc::now()));
+                let n = s.slots.get("n").and_then(|v| v.as_u64()).unwrap_or(0);
+                s.slots.insert("n".into(), serde_json::json!(n + 1));
+                s.version = expected + 1;
+                match store.save(&s, expected, long).await {
+                    Ok(()) => break,
+                    Err(StoreError::Conflict { .. }) => tokio::task::yield_now().await,
+                    Err(e) => panic!("save failed: {e}"),
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    let n = store.load(&counter).await.expect("load").and_then(|s| s.slots.get("n").and_then(|v| v.as_u64()));
+    assert_eq!(n, Some(20), "20 concurrent increments must all survive");
+}

@@ -251,3 +251,8 @@ async fn events_carry_ids_timestamps_and_order() {
     assert_eq!(json["type"], "user_message");
     assert!(json["timestamp"].is_string());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_store_passes_the_conformance_suite() {
+    kefu_core::testing::session_store_conformance(Arc::new(MemorySessionStore::new()), "memory").await;
+}

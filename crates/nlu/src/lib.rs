@@ -12,11 +12,14 @@
 //! resolved values.
 //!
 //! No cargo features yet (the transformer encoder arrives behind `neural`).
+//! Feature `neural`: [`neural::SentenceEncoder`], a BERT sentence encoder (candle); `cuda`, `metal`, `hub` extend it.
 #![warn(missing_docs)]
 
 pub mod entities;
 pub mod eval;
 pub mod lexical;
+#[cfg(feature = "neural")]
+pub mod neural;
 
 mod builtin;
 mod error;

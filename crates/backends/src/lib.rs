@@ -1,0 +1,16 @@
+//! # kefu-backends — storage behind the engine's traits
+//!
+//! Owns the implementations of `kefu_core::SessionStore` that outlive a process: an embedded
+//! durable store for single-node deployments and a Redis store for many stateless replicas.
+//! It must not contain dialogue logic: the engine decides what a session holds; a store only
+//! keeps it, with the version check (optimistic concurrency) and expiry the trait specifies.
+//! Every store passes the same conformance suite (`kefu_core::testing::session_store_conformance`).
+//!
+//! ## Features
+//! - `embedded` — [`store::embedded::EmbeddedSessionStore`] on redb: a file, crash-safe
+//!   (each save is a durable transaction: an acknowledged turn survives `kill -9`).
+//! - `redis` — [`store::redis::RedisSessionStore`]: TTL, version check in a Lua script,
+//!   automatic reconnection.
+#![warn(missing_docs)]
+
+pub mod store;
