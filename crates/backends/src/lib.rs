@@ -14,3 +14,4 @@
 #![warn(missing_docs)]
 
 pub mod store;
+pub mod transport;
