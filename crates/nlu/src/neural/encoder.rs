@@ -238,12 +238,7 @@ impl SentenceEncoder {
         hash_optional_file(&mut hash, dir, SBERT_CONFIG_FILE);
         hash_optional_file(&mut hash, dir, POOLING_CONFIG_FILE);
         hash_safetensors(&mut hash, &weights);
-        let name = options.name.clone().unwrap_or_else(|| {
-            dir.canonicalize()
-                .ok()
-                .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-                .unwrap_or_else(|| "model".to_string())
-        });
+        let name = options.name.clone().unwrap_or_else(|| folder_name(dir));
         let model_id = format!("{name}@{:016x}", hash.finish());
 
         let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)
@@ -422,6 +417,21 @@ impl SentenceEncoder {
             });
         }
         Ok(pooled)
+    }
+}
+
+/// The folder's name; for a folder literally named `model` (as inside Python packages that
+/// ship one), `parent/model`.
+fn folder_name(dir: &Path) -> String {
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned());
+    match name(&dir) {
+        Some(n) if n == "model" => match dir.parent().and_then(name) {
+            Some(parent) => format!("{parent}/{n}"),
+            None => n,
+        },
+        Some(n) => n,
+        None => "model".to_string(),
     }
 }
 
