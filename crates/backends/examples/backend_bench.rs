@@ -80,7 +80,11 @@ async fn run(engine: Engine, secs: u64, concurrency: usize) -> (f64, f64, f64, u
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let arg = |name: &str, default: u64| {
-        args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
     };
     let secs = arg("--secs", 10);
     let concurrency = arg("--concurrency", 8) as usize;
@@ -94,7 +98,9 @@ async fn main() {
         ("embedded (redb)", Arc::new(EmbeddedSessionStore::open(&db).unwrap())),
         ("redis", Arc::new(RedisSessionStore::connect(&url, "bench").await.unwrap())),
     ];
-    println!("engine, lexical NLU, demo bot, {concurrency} concurrent conversations, {secs} s each, 5-turn returns flow");
+    println!(
+        "engine, lexical NLU, demo bot, {concurrency} concurrent conversations, {secs} s each, 5-turn returns flow"
+    );
     println!("| store | turns/s | p50 ms | p99 ms | turns |");
     println!("|---|---|---|---|---|");
     for (name, store) in stores {

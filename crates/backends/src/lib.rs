@@ -13,5 +13,6 @@
 //!   automatic reconnection.
 #![warn(missing_docs)]
 
+pub mod analytics;
 pub mod store;
 pub mod transport;

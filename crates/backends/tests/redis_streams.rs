@@ -38,7 +38,10 @@ async fn delivers_in_order_and_acknowledges() {
     sink.publish(&events[5..]).await.unwrap();
     let consumer = RedisStreamConsumer::connect(&server.url(), "events", "analytics", "a").await.unwrap();
     let got = consumer.poll(100, Duration::from_millis(100)).await.unwrap();
-    assert_eq!(got.iter().map(|d| d.envelope.id.clone()).collect::<Vec<_>>(), events.iter().map(|e| e.id.clone()).collect::<Vec<_>>());
+    assert_eq!(
+        got.iter().map(|d| d.envelope.id.clone()).collect::<Vec<_>>(),
+        events.iter().map(|e| e.id.clone()).collect::<Vec<_>>()
+    );
     assert!(got.iter().all(|d| d.deliveries == 1));
     for d in &got {
         consumer.ack(d).await.unwrap();
@@ -92,7 +95,8 @@ async fn poison_and_undecodable_messages_go_to_the_dead_letter_stream() {
     sink.publish(&[envelope(1, 0)]).await.unwrap();
     let client = redis::Client::open(server.url()).unwrap();
     let mut c = client.get_multiplexed_async_connection().await.unwrap();
-    let _: String = redis::cmd("XADD").arg("events").arg("*").arg("event").arg("{not json").query_async(&mut c).await.unwrap();
+    let _: String =
+        redis::cmd("XADD").arg("events").arg("*").arg("event").arg("{not json").query_async(&mut c).await.unwrap();
     let mut consumer = RedisStreamConsumer::connect(&server.url(), "events", "g", "c").await.unwrap();
     consumer.claim_idle = Duration::from_millis(0);
     consumer.max_deliveries = 2;
@@ -122,13 +126,16 @@ async fn engine_events_flow_through_the_stream() {
     }
     let server = RedisServer::start();
     let yaml = "bot: {name: t, languages: [en]}\nintents:\n  greet:\n    examples: {en: [hi]}\n    response: hi\nresponses:\n  hi:\n    text: {en: Hello}\n";
-    let bot = kefu_core::bot::load_bot_files(std::path::Path::new("."), &[("b.yaml".into(), yaml.to_string())]).unwrap();
+    let bot =
+        kefu_core::bot::load_bot_files(std::path::Path::new("."), &[("b.yaml".into(), yaml.to_string())]).unwrap();
     let sink = RedisStreamSink::connect(&server.url(), "kefu-events", 1000).await.unwrap();
     let engine = Engine::builder(bot).classifier(Arc::new(Greet)).event_sink(Arc::new(sink)).build().unwrap();
     engine.handle(Turn::new("c1", "hi")).await.unwrap();
     let consumer = RedisStreamConsumer::connect(&server.url(), "kefu-events", "g", "c").await.unwrap();
     let got = consumer.poll(100, Duration::from_millis(100)).await.unwrap();
-    let kinds: Vec<String> =
-        got.iter().map(|d| serde_json::to_value(&d.envelope.event).unwrap()["type"].as_str().unwrap().to_string()).collect();
-    assert_eq!(kinds, ["user_message", "intent_recognized", "bot_message"]);
+    let kinds: Vec<String> = got
+        .iter()
+        .map(|d| serde_json::to_value(&d.envelope.event).unwrap()["type"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(kinds, ["user_message", "intent_recognized", "bot_message", "turn_completed"]);
 }

@@ -27,13 +27,21 @@ pub struct Args {
     /// Force the language (zh or en) instead of detecting it.
     #[arg(long)]
     language: Option<String>,
+    /// Append every event of the conversation to this file (JSON lines).
+    #[arg(long)]
+    events: Option<PathBuf>,
 }
 
 pub fn run(a: Args) -> Result<ExitCode, String> {
     let language = a.language.as_deref().map(str::parse::<Language>).transpose().map_err(|e| e.to_string())?;
     let bar = crate::training_bar();
     let progress_bar = bar.clone();
-    let engine = match kefu::Assistant::builder(&a.bot_dir)
+    let mut builder = kefu::Assistant::builder(&a.bot_dir);
+    if let Some(path) = &a.events {
+        let sink = kefu::core::JsonlEventSink::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        builder = builder.event_sink(std::sync::Arc::new(sink));
+    }
+    let engine = match builder
         .on_training_progress(move |p| {
             progress_bar.set_length(p.epochs as u64);
             progress_bar.set_position(p.epoch as u64);

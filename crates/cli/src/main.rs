@@ -1,6 +1,7 @@
 //! The `kefu` command line: chat with an assistant, train, check, test and evaluate it.
 //! Each subcommand lives in its own module and only calls the SDK.
 
+mod analytics;
 mod chat;
 mod check;
 mod eval;
@@ -30,6 +31,8 @@ enum Command {
     Test(test_cmd::Args),
     /// Train on one CSV and report accuracy, macro-F1, timing on another.
     EvalIntents(eval::Args),
+    /// Hourly rollups per tenant (conversations, fallback, hand-off, containment, latency).
+    Analytics(analytics::Args),
     /// Extract built-in entities (numbers, amounts, dates/times, phones…) from text.
     Parse(parse::Args),
 }
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
         Command::Test(a) => test_cmd::run(a),
         Command::EvalIntents(a) => eval::run(a),
         Command::Parse(a) => parse::run(a),
+        Command::Analytics(a) => analytics::run(a),
     };
     match result {
         Ok(code) => code,

@@ -402,6 +402,7 @@ pub(crate) struct TurnRun<'a> {
     pub(crate) entities: Vec<Entity>,
     pub(crate) messages: Vec<ReplyMessage>,
     events: Vec<Event>,
+    started: std::time::Instant,
 }
 
 impl<'a> TurnRun<'a> {
@@ -443,6 +444,7 @@ impl<'a> TurnRun<'a> {
             entities: Vec::new(),
             messages: Vec::new(),
             events,
+            started: std::time::Instant::now(),
         }
     }
 
@@ -792,6 +794,7 @@ impl<'a> TurnRun<'a> {
                     .collect(),
             });
         }
+        self.events.push(Event::TurnCompleted { latency_ms: self.started.elapsed().as_secs_f64() * 1000.0 });
         let s = &self.session;
         let envelopes = self
             .events

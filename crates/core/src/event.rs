@@ -106,6 +106,11 @@ pub enum Event {
     HandoffReleased,
     /// The previous session expired after being idle; a new one started.
     SessionExpired,
+    /// The turn is done (last event of every turn).
+    TurnCompleted {
+        /// Time the engine spent on the turn, in milliseconds (NLU, policy, actions, store).
+        latency_ms: f64,
+    },
     /// The assistant replied.
     BotMessage {
         /// Reply text.
@@ -197,6 +202,33 @@ impl EventSink for MemoryEventSink {
             q.push_back(e.clone());
         }
         Ok(())
+    }
+}
+
+/// Appends events as JSON lines to a file (one object per line), for the CLI, debugging and
+/// offline analytics. Writes are flushed per turn.
+pub struct JsonlEventSink {
+    file: Mutex<std::io::BufWriter<std::fs::File>>,
+}
+
+impl JsonlEventSink {
+    /// Opens (creating, appending) the file.
+    pub fn open(path: &std::path::Path) -> std::io::Result<Self> {
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        Ok(Self { file: Mutex::new(std::io::BufWriter::new(file)) })
+    }
+}
+
+#[async_trait]
+impl EventSink for JsonlEventSink {
+    async fn publish(&self, events: &[EventEnvelope]) -> Result<(), SinkError> {
+        use std::io::Write;
+        let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        for e in events {
+            let line = serde_json::to_string(e).map_err(|err| SinkError::Unavailable(err.to_string()))?;
+            writeln!(f, "{line}").map_err(|err| SinkError::Unavailable(err.to_string()))?;
+        }
+        f.flush().map_err(|err| SinkError::Unavailable(err.to_string()))
     }
 }
 

@@ -38,7 +38,7 @@ pub use action::{ActionCall, ActionError, ActionHandler, ActionOutcome, FnAction
 pub use bot::{load_bot_dir, BotDefinition, BotProblems, Problem};
 pub use engine::{Engine, EngineBuilder, Reply, ReplyMessage, Turn};
 pub use error::Error;
-pub use event::{Event, EventEnvelope, EventSink, MemoryEventSink};
+pub use event::{Event, EventEnvelope, EventSink, JsonlEventSink, MemoryEventSink};
 pub use kb::{KbHit, KbQuery, KnowledgeBase};
 pub use language::{detect_language, Language};
 pub use nlu::{Entity, EntityExtractor, ExtractionContext, IntentClassifier, IntentScore, NluError};

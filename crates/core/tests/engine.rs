@@ -245,7 +245,8 @@ async fn events_carry_ids_timestamps_and_order() {
     say(&e, "c8", "hello").await;
     let evs = sink.events();
     assert!(matches!(evs[0].event, Event::UserMessage { .. }));
-    assert!(matches!(evs.last().unwrap().event, Event::BotMessage { .. }));
+    assert!(matches!(evs[evs.len() - 2].event, Event::BotMessage { .. }));
+    assert!(matches!(evs.last().unwrap().event, Event::TurnCompleted { .. }));
     assert_eq!(evs[0].id, "default/c8/1/0");
     let json = serde_json::to_value(&evs[0]).unwrap();
     assert_eq!(json["type"], "user_message");

@@ -31,8 +31,21 @@ fn session_format() {
     s.language = Some(Language::Zh);
     s.slots.insert("order_id".into(), serde_json::json!("SO123456"));
     s.slots.insert("refund_amount".into(), serde_json::json!({"value": 350, "currency": "CNY"}));
-    s.flow = Some(ActiveFlow { name: "returns".into(), requested_slot: Some("reason".into()), attempts: 1, confirming: false });
-    s.remember(HistoryEntry { at: t0(), speaker: Speaker::User, text: "我要退货".into(), intent: Some("request_return".into()) }, 50);
+    s.flow = Some(ActiveFlow {
+        name: "returns".into(),
+        requested_slot: Some("reason".into()),
+        attempts: 1,
+        confirming: false,
+    });
+    s.remember(
+        HistoryEntry {
+            at: t0(),
+            speaker: Speaker::User,
+            text: "我要退货".into(),
+            intent: Some("request_return".into()),
+        },
+        50,
+    );
     s.turns = 2;
     s.version = 3;
     let json = serde_json::to_value(&s).unwrap();
@@ -50,7 +63,11 @@ fn event_envelope_format() {
         channel: "web".into(),
         turn: 2,
         timestamp: t0(),
-        event: Event::SlotSet { slot: "order_id".into(), value: serde_json::json!("SO654321"), previous: Some(serde_json::json!("SO123456")) },
+        event: Event::SlotSet {
+            slot: "order_id".into(),
+            value: serde_json::json!("SO654321"),
+            previous: Some(serde_json::json!("SO123456")),
+        },
     };
     let json = serde_json::to_value(&e).unwrap();
     check("event_envelope", &json);
@@ -66,7 +83,10 @@ fn reply_and_turn_format() {
         language: Language::En,
         messages: vec![ReplyMessage {
             text: "Which order?".into(),
-            buttons: vec![kefu_core::response::RenderedButton { title: "Track".into(), payload: "/order_status".into() }],
+            buttons: vec![kefu_core::response::RenderedButton {
+                title: "Track".into(),
+                payload: "/order_status".into(),
+            }],
         }],
         intent: Some(IntentScore { name: "request_return".into(), confidence: 0.875 }),
         entities: vec![Entity {
@@ -84,5 +104,8 @@ fn reply_and_turn_format() {
     let turn: Turn = serde_json::from_str(r#"{"conversation_id": "c", "text": "hi"}"#).unwrap();
     assert_eq!(turn.tenant, "default");
     assert_eq!(turn.channel, "default");
-    check("turn", &serde_json::to_value(Turn::new("conv-1", "我要退货").tenant("acme").channel("web").at(t0())).unwrap());
+    check(
+        "turn",
+        &serde_json::to_value(Turn::new("conv-1", "我要退货").tenant("acme").channel("web").at(t0())).unwrap(),
+    );
 }

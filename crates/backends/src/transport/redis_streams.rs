@@ -96,8 +96,14 @@ impl RedisStreamConsumer {
     /// beginning of the stream.
     pub async fn connect(url: &str, stream: &str, group: &str, consumer: &str) -> Result<Self, TransportError> {
         let mut conn = connect(url).await?;
-        let created: redis::RedisResult<()> =
-            redis::cmd("XGROUP").arg("CREATE").arg(stream).arg(group).arg("0").arg("MKSTREAM").query_async(&mut conn).await;
+        let created: redis::RedisResult<()> = redis::cmd("XGROUP")
+            .arg("CREATE")
+            .arg(stream)
+            .arg(group)
+            .arg("0")
+            .arg("MKSTREAM")
+            .query_async(&mut conn)
+            .await;
         if let Err(e) = created {
             if e.code() != Some("BUSYGROUP") {
                 return Err(unavailable(e));
@@ -210,7 +216,8 @@ impl RedisStreamConsumer {
         let mut conn = self.conn.clone();
         let mut pipe = redis::pipe();
         pipe.atomic();
-        let xadd = pipe.cmd("XADD").arg(self.dead_letter_stream()).arg("*").arg("source_id").arg(id).arg("reason").arg(reason);
+        let xadd =
+            pipe.cmd("XADD").arg(self.dead_letter_stream()).arg("*").arg("source_id").arg(id).arg("reason").arg(reason);
         for (k, v) in fields {
             xadd.arg(k).arg(v);
         }
@@ -259,7 +266,9 @@ fn entries(list: &Value) -> Vec<(String, Vec<(String, String)>)> {
             let Value::Array(pair) = item else { return None };
             let id = text(pair.first()?)?;
             let fields = match pair.get(1) {
-                Some(Value::Array(kv)) => kv.chunks(2).filter_map(|c| Some((text(c.first()?)?, text(c.get(1)?)?))).collect(),
+                Some(Value::Array(kv)) => {
+                    kv.chunks(2).filter_map(|c| Some((text(c.first()?)?, text(c.get(1)?)?))).collect()
+                }
                 _ => Vec::new(),
             };
             Some((id, fields))

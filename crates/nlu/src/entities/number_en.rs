@@ -3,7 +3,7 @@
 //! digits ("3 million", "12 lakhs").
 
 use super::numeral::{digits, Form, Num};
-use super::text::{at, skip_ws, word_end};
+use super::text::{at, skip_ws, word_end, Word, MAX_WORD};
 
 /// Value of a unit or teen word.
 pub(crate) fn unit_word(w: &str) -> Option<f64> {
@@ -61,18 +61,18 @@ pub(crate) fn scale_word(w: &str) -> Option<f64> {
 }
 
 /// Reads an ASCII-letter word at `i`: (word, end).
-pub(crate) fn read_word(c: &[char], i: usize) -> Option<(String, usize)> {
+pub(crate) fn read_word(c: &[char], i: usize) -> Option<(Word, usize)> {
     let mut j = i;
     while j < c.len() && c[j].is_ascii_alphabetic() {
         j += 1;
-        if j - i > 24 {
+        if j - i > MAX_WORD {
             return None;
         }
     }
     if j == i || !word_end(c, j) {
         return None;
     }
-    Some((c[i..j].iter().collect(), j))
+    Some((Word::from_chars(&c[i..j])?, j))
 }
 
 /// "3 million", "12 lakhs", "2 dozens" after a digit number ending at `e`.
@@ -235,9 +235,12 @@ fn words(c: &[char], i: usize, seed: Option<f64>, start: usize) -> Option<Num> {
         if steps > 40 {
             break;
         }
-        let Some((w, e)) = read_word(c, p) else { break };
+        let Some((word, e)) = read_word(c, p) else {
+            break;
+        };
+        let w = word.as_str();
         let mut ok = true;
-        if let Some(v) = unit_word(&w) {
+        if let Some(v) = unit_word(w) {
             match last {
                 Last::None | Last::Hundred | Last::Scale => current += v,
                 Last::Tens if v < 10.0 && v > 0.0 => current += v,
@@ -246,7 +249,7 @@ fn words(c: &[char], i: usize, seed: Option<f64>, start: usize) -> Option<Num> {
             if ok {
                 last = if v < 10.0 { Last::Unit } else { Last::Teen };
             }
-        } else if let Some(v) = tens_word(&w) {
+        } else if let Some(v) = tens_word(w) {
             match last {
                 Last::None | Last::Hundred | Last::Scale => current += v,
                 // "one twenty two" = 122
@@ -266,7 +269,7 @@ fn words(c: &[char], i: usize, seed: Option<f64>, start: usize) -> Option<Num> {
                 current *= 100.0;
                 last = Last::Hundred;
             }
-        } else if let Some(s) = scale_word(&w) {
+        } else if let Some(s) = scale_word(w) {
             if last == Last::None {
                 ok = false;
             } else {

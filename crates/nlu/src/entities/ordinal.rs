@@ -51,8 +51,8 @@ pub(crate) fn en_ordinal(c: &[char], i: usize) -> Option<(i64, usize)> {
         if n.ndig == 0 || n.ndig > 4 {
             return None;
         }
-        let suf: String = [at(c, n.e), at(c, n.e + 1)].iter().collect();
-        if matches!(suf.as_str(), "st" | "nd" | "rd" | "th") && word_end(c, n.e + 2) {
+        let suf = (at(c, n.e), at(c, n.e + 1));
+        if matches!(suf, ('s', 't') | ('n', 'd') | ('r', 'd') | ('t', 'h')) && word_end(c, n.e + 2) {
             return Some((n.v as i64, n.e + 2));
         }
         return None;

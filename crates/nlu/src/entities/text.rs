@@ -80,7 +80,10 @@ pub(crate) fn is_alnum(ch: char) -> bool {
 /// A letter of any script that words are made of (for word boundaries).
 #[inline]
 pub(crate) fn is_word(ch: char) -> bool {
-    ch.is_ascii_alphanumeric() || (ch.is_alphabetic() && !is_cjk(ch))
+    if ch.is_ascii() {
+        return ch.is_ascii_alphanumeric();
+    }
+    !is_cjk(ch) && ch.is_alphabetic()
 }
 
 /// CJK ideograph (no spaces between words there).
@@ -121,4 +124,75 @@ pub(crate) fn word(c: &[char], i: usize, w: &str) -> Option<usize> {
         }
     }
     None
+}
+
+/// Longest ASCII word [`read_word`](super::number_en::read_word) accepts.
+pub(crate) const MAX_WORD: usize = 24;
+
+/// A short lower-case ASCII word held inline (no allocation); derefs to `str`.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Word {
+    buf: [u8; MAX_WORD],
+    len: u8,
+}
+
+impl Word {
+    /// Builds a word from ASCII code points (at most [`MAX_WORD`]; longer input
+    /// or non-ASCII code points give `None`).
+    #[inline]
+    pub fn from_chars(cs: &[char]) -> Option<Word> {
+        if cs.len() > MAX_WORD {
+            return None;
+        }
+        let mut w = Word::default();
+        for (k, ch) in cs.iter().enumerate() {
+            if !ch.is_ascii() {
+                return None;
+            }
+            w.buf[k] = *ch as u8;
+        }
+        w.len = cs.len() as u8;
+        Some(w)
+    }
+
+    /// The word as a string slice.
+    #[inline]
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len as usize]).unwrap_or("")
+    }
+}
+
+impl std::ops::Deref for Word {
+    type Target = str;
+    #[inline]
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::fmt::Debug for Word {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl PartialEq for Word {
+    #[inline]
+    fn eq(&self, o: &Word) -> bool {
+        self.as_str() == o.as_str()
+    }
+}
+
+impl PartialEq<str> for Word {
+    #[inline]
+    fn eq(&self, o: &str) -> bool {
+        self.as_str() == o
+    }
+}
+
+impl PartialEq<&str> for Word {
+    #[inline]
+    fn eq(&self, o: &&str) -> bool {
+        self.as_str() == *o
+    }
 }

@@ -7,10 +7,10 @@ use super::{add, holidays, merge, n_grains, range, resolve, shift, truncate, Ctx
 use crate::entities::number_en::read_word;
 use crate::entities::numeral::{digits, number_at};
 use crate::entities::ordinal::en_ordinal;
-use crate::entities::text::{at, skip_ws, word_start};
+use crate::entities::text::{at, skip_ws, word_start, Word};
 use crate::entities::Lang;
 
-fn w_at(c: &[char], i: usize) -> Option<(String, usize)> {
+fn w_at(c: &[char], i: usize) -> Option<(Word, usize)> {
     if !word_start(c, i) {
         return None;
     }
@@ -18,7 +18,7 @@ fn w_at(c: &[char], i: usize) -> Option<(String, usize)> {
 }
 
 /// Next word after spaces.
-fn next_w(c: &[char], e: usize) -> Option<(String, usize)> {
+fn next_w(c: &[char], e: usize) -> Option<(Word, usize)> {
     let q = skip_ws(c, e);
     if q == e {
         return None;
@@ -37,13 +37,29 @@ fn words(c: &[char], i: usize, ws: &[&str]) -> Option<usize> {
             }
             p = q;
         }
-        let (x, e) = w_at(c, p)?;
-        if x != *w {
-            return None;
-        }
-        p = e;
+        p = lit_word(c, p, w)?;
     }
     Some(p)
+}
+
+/// The word at `p` is exactly `w` (what `w_at(c, p)` reading `w` means, without
+/// building the word): returns its end.
+#[inline]
+fn lit_word(c: &[char], p: usize, w: &str) -> Option<usize> {
+    let n = w.len();
+    if n == 0 || n > crate::entities::text::MAX_WORD || p + n > c.len() || !word_start(c, p) {
+        return None;
+    }
+    for (ch, b) in c[p..p + n].iter().zip(w.bytes()) {
+        if !b.is_ascii_alphabetic() || *ch != b as char {
+            return None;
+        }
+    }
+    let e = p + n;
+    if at(c, e).is_ascii_alphabetic() || !crate::entities::text::word_end(c, e) {
+        return None;
+    }
+    Some(e)
 }
 
 fn weekday_word(w: &str) -> Option<u32> {
@@ -372,6 +388,13 @@ fn pod_word(c: &[char], i: usize) -> Option<(Pod, usize)> {
 
 /// One English piece at `i`.
 fn piece(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
+    if !may_start(c, i) {
+        return None;
+    }
+    super::Memo::get(&cx.memo.piece, i, || piece_uncached(c, i, cx))
+}
+
+fn piece_uncached(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
     let today = cx.today();
     let mut best: Option<(Spec, usize)> = None;
     let mut consider = |s: Spec, e: usize| {
@@ -455,6 +478,12 @@ fn piece(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
             consider(Spec { day: Some(d), latent: true, ..Default::default() }, e);
         }
     }
+    // spelled years (latent: "Easter Sunday two thousand ten", "May nineteen ninety")
+    if ch.is_ascii_alphabetic() {
+        if let Some((y, e)) = spelled_year(c, i) {
+            consider(Spec { year: Some(y), latent: true, ..Default::default() }, e);
+        }
+    }
     // spelled hours: "three am", "eight" (latent: "eight tonight")
     if let Some((w, e)) = w_at(c, i) {
         if let Some(h) = crate::entities::number_en::unit_word(&w).filter(|h| (1.0..=12.0).contains(h)) {
@@ -508,6 +537,10 @@ fn piece(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
         .or_else(|| words(c, i, &["at", "the", "moment"]))
     {
         consider(fixed(TimeValue::Instant(cx.now, Grain::Second)), e);
+    }
+    // "ASAP", "as soon as possible": from now on
+    if let Some(e) = words(c, i, &["asap"]).or_else(|| words(c, i, &["as", "soon", "as", "possible"])) {
+        consider(fixed(TimeValue::Interval(Some(cx.now), None, Grain::Second)), e);
     }
     if let Some(e) = words(c, i, &["mid", "day"]) {
         consider(Spec { hour: Some(12), ..Default::default() }, e);
@@ -598,8 +631,7 @@ fn piece(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
                 while at(c, k).is_ascii_alphabetic() {
                     k += 1;
                 }
-                let w2: String = c[dg.e..k].iter().collect();
-                if let Some(m) = month_word(&w2) {
+                if let Some(m) = Word::from_chars(&c[dg.e..k]).and_then(|w2| month_word(&w2)) {
                     consider(Spec { month: Some(m), day: Some(dg.v as u32), ..Default::default() }, k);
                 }
             }
@@ -782,6 +814,25 @@ fn piece(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
         consider(s, e);
     }
     best
+}
+
+/// A year in words: "two thousand ten", "nineteen ninety", "twenty fourteen".
+fn spelled_year(c: &[char], i: usize) -> Option<(i32, usize)> {
+    use crate::entities::number_en::parse;
+    let a = parse(c, i)?;
+    let av = a.int()?;
+    let q = skip_ws(c, a.e);
+    if (1000..=2200).contains(&av) {
+        // one word alone ("thousand") is no year
+        return (c[i..a.e].iter().any(|ch| *ch == ' ' || *ch == '-')).then_some((av as i32, a.e));
+    }
+    // century then two digits: "nineteen ninety", "twenty fourteen"
+    if !(11..=20).contains(&av) || q == a.e {
+        return None;
+    }
+    let b = parse(c, q)?;
+    let bv = b.int()?;
+    (10..=99).contains(&bv).then_some(((av * 100 + bv) as i32, b.e))
 }
 
 /// "(the) first|2nd|last|third last <weekday|day|week|weekend> of|in <month [year]|
@@ -1062,7 +1113,7 @@ fn after_at(c: &[char], i: usize) -> bool {
     while k > 0 && c[k - 1].is_ascii_alphabetic() {
         k -= 1;
     }
-    j - k <= 13 && matches!(c[k..j].iter().collect::<String>().as_str(), "at" | "around" | "approximately" | "about")
+    j - k <= 13 && matches!(Word::from_chars(&c[k..j]).as_deref(), Some("at" | "around" | "approximately" | "about"))
 }
 
 /// this/next/last/coming/upcoming/past/previous/following/current: (offset, end).
@@ -1139,20 +1190,27 @@ fn shifts(c: &[char], i: usize, cx: &Ctx) -> Option<(TimeValue, usize)> {
         if let Some(e) = words(c, q, &["about"]).or_else(|| words(c, q, &["approximately"])) {
             q = skip_ws(c, e);
         }
-        let (n, g, e) = count_grain(c, q)?;
-        return match w.as_str() {
-            "in" => {
-                let v = if g >= Grain::Day && g <= Grain::Week && n.fract() == 0.0 && g == Grain::Week {
-                    let t = add(cx.now, g, n as i64)?;
-                    TimeValue::Instant(truncate(t, Grain::Day), Grain::Day)
-                } else {
-                    shift(cx, n, g)?
-                };
-                Some((v, e))
+        if w == "in" {
+            if let Some(r) = in_bare_number(c, q, cx) {
+                return Some(r);
             }
+        }
+        let (n, g, e) = count_grain(c, q)?;
+        // "in N units": now shifted, at one grain finer ("in 2 weeks" is a day)
+        let ahead = || {
+            if g == Grain::Week && n.fract() == 0.0 {
+                let t = add(cx.now, g, n as i64)?;
+                Some(TimeValue::Instant(truncate(t, Grain::Day), Grain::Day))
+            } else {
+                shift(cx, n, g)
+            }
+        };
+        return match w.as_str() {
+            "in" => Some((ahead()?, e)),
             "within" => {
-                let t = add(truncate(cx.now, Grain::Day), g, n as i64)?;
-                Some((TimeValue::Interval(Some(cx.now), Some(t), Grain::Second), e))
+                // from now until that instant: "within 48 hours" ends at now + 48 h
+                let (t, _) = ahead()?.start()?;
+                (t > cx.now).then_some((TimeValue::Interval(Some(cx.now), Some(t), Grain::Second), e))
             }
             _ => {
                 let t = shift(cx, n, g)?;
@@ -1260,6 +1318,29 @@ fn shifts(c: &[char], i: usize, cx: &Ctx) -> Option<(TimeValue, usize)> {
         }
         _ => None,
     }
+}
+
+/// "in 2014" (a year) and "in 15" (minutes, Duckling's reading) when nothing
+/// but punctuation or another time word follows the number.
+fn in_bare_number(c: &[char], q: usize, cx: &Ctx) -> Option<(TimeValue, usize)> {
+    let d = digits(c, q).filter(|d| d.ndig > 0 && !at(c, d.e).is_ascii_alphanumeric())?;
+    let r = skip_ws(c, d.e);
+    let next = at(c, r);
+    if next.is_ascii_alphabetic() && !may_start(c, r) || next.is_ascii_digit() {
+        return None;
+    }
+    if matches!(next, '/' | '-' | ':' | '.' | '%' | '$' | '\'' | '"') && r == d.e {
+        return None;
+    }
+    let v = d.v as i64;
+    if d.ndig == 4 && (1000..=2200).contains(&v) {
+        let t = chrono::NaiveDate::from_ymd_opt(v as i32, 1, 1)?.and_hms_opt(0, 0, 0)?;
+        return Some((TimeValue::Instant(t, Grain::Year), d.e));
+    }
+    if d.ndig <= 2 && (1..60).contains(&v) && !next.is_ascii_alphabetic() {
+        return Some((shift(cx, v as f64, Grain::Minute)?, d.e));
+    }
+    None
 }
 
 /// Count + grain: "2 hours", "a day", "1/2h", "2.5 hours", "2 and an half hours", "a couple of minutes".
@@ -1452,8 +1533,32 @@ fn skip_connectors(c: &[char], e: usize) -> usize {
 
 /// Merges consecutive pieces from `i`.
 fn run(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
+    super::Memo::get(&cx.memo.run, i, || run_uncached(c, i, cx))
+}
+
+fn run_uncached(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
     let (mut s, mut e) = piece(c, i, cx)?;
     for _ in 0..8 {
+        // "today in one hour": a shift from now within the named day is that instant
+        let k = skip_ws(c, e);
+        // ("maghi in 2019" merges the year below; "thanksgiving in 3 years" is
+        // left to `expr_core`)
+        let in_end = words(c, k, &["in"]).filter(|_| k > e);
+        let bare = in_end.and_then(|x| in_bare_number(c, skip_ws(c, x), cx));
+        if let (Some(_), None) = (in_end, bare) {
+            if let Some((v, e2)) = shifts(c, k, cx) {
+                let sub_day = matches!(v, TimeValue::Instant(_, g) if g < Grain::Day);
+                if sub_day && s.has_date() && !s.has_time() && s.fixed.is_none() {
+                    if let (Some(TimeValue::Instant(d, Grain::Day)), Some((t, _))) = (resolve(&s, cx), v.start()) {
+                        if t.date() == d.date() {
+                            s = Spec { fixed: Some(v), ..Default::default() };
+                            e = e2;
+                        }
+                    }
+                }
+                break;
+            }
+        }
         let j = skip_connectors(c, e);
         if j == e && at(c, e).is_ascii_alphanumeric() {
             break;
@@ -1480,6 +1585,124 @@ fn run(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
         return None;
     }
     Some((s, e))
+}
+
+/// Whether an English time expression can start at `i`: a cheap filter run
+/// before [`expr`] and [`piece`]. Every rule of this
+/// grammar opens with a word this accepts (a filler or range word, a modifier, a
+/// number or ordinal word, a calendar or clock word, a holiday name); words only
+/// found inside a phrase ("ago", "of", "to", "am") do not open one.
+pub(crate) fn may_start(c: &[char], i: usize) -> bool {
+    let ch = at(c, i);
+    if !ch.is_ascii_alphabetic() {
+        // digits; "@ 3pm"; ".5 hours"; a holiday name opening with a symbol
+        return ch.is_ascii_digit()
+            || ch == '@'
+            || (ch == '.' && at(c, i + 1).is_ascii_digit())
+            || holidays::NAMES.has_first(ch);
+    }
+    let Some((word, _)) = read_word(c, i) else {
+        // too long or glued to a non-ASCII letter: let the rules decide
+        return true;
+    };
+    let w = word.as_str();
+    let opener = matches!(
+        w,
+        "a" | "an"
+            | "about"
+            | "after"
+            | "anytime"
+            | "approximately"
+            | "around"
+            | "as"
+            | "asap"
+            | "at"
+            | "atm"
+            | "autumn"
+            | "before"
+            | "beginning"
+            | "between"
+            | "bom"
+            | "bow"
+            | "boy"
+            | "by"
+            | "closest"
+            | "coming"
+            | "couple"
+            | "current"
+            | "during"
+            | "early"
+            | "end"
+            | "eod"
+            | "eom"
+            | "eow"
+            | "eoy"
+            | "fall"
+            | "few"
+            | "following"
+            | "for"
+            | "fortnight"
+            | "fortnights"
+            | "from"
+            | "half"
+            | "hundred"
+            | "in"
+            | "just"
+            | "last"
+            | "late"
+            | "later"
+            | "mid"
+            | "middle"
+            | "nearest"
+            | "midday"
+            | "midnight"
+            | "next"
+            | "noon"
+            | "now"
+            | "on"
+            | "pair"
+            | "past"
+            | "point"
+            | "previous"
+            | "quarter"
+            | "right"
+            | "since"
+            | "single"
+            | "sometimes"
+            | "spring"
+            | "start"
+            | "summer"
+            | "the"
+            | "this"
+            | "three-quarters"
+            | "through"
+            | "till"
+            | "tmr"
+            | "tmrw"
+            | "today"
+            | "tomorrow"
+            | "tomorrows"
+            | "tonight"
+            | "tonite"
+            | "until"
+            | "upcoming"
+            | "weekend"
+            | "winter"
+            | "within"
+            | "wkend"
+            | "yesterday"
+            | "dozen"
+    );
+    opener
+        || pod_word(c, i).is_some()
+        || weekday_word(w).is_some()
+        || month_word(w).is_some()
+        || grain_word(w).is_some()
+        || crate::entities::number_en::unit_word(w).is_some()
+        || crate::entities::number_en::tens_word(w).is_some()
+        || crate::entities::number_en::scale_word(w).is_some()
+        || en_ordinal(c, i).is_some()
+        || holidays::NAMES.longest(c, i, true).is_some()
 }
 
 /// A full expression at `i`: prefixes, ranges and open intervals around runs.
@@ -1612,7 +1835,7 @@ fn expr_core(c: &[char], i: usize, cx: &Ctx, base: Option<&Spec>) -> Option<(Tim
                     e = e2;
                 }
             }
-            lead = Some((start_word.clone(), skip_ws(c, e)));
+            lead = Some((start_word, skip_ws(c, e)));
         }
         _ => {}
     }
@@ -1664,6 +1887,9 @@ fn expr_core(c: &[char], i: usize, cx: &Ctx, base: Option<&Spec>) -> Option<(Tim
         }
     }
     if base.is_none() {
+        if let Some(r) = closest(c, p, cx) {
+            return Some(r);
+        }
         // "three days after Easter", "2 hours before 5pm"
         if let Some((n, g, e)) = count_grain(c, p) {
             let q = skip_ws(c, e);
@@ -1686,6 +1912,15 @@ fn expr_core(c: &[char], i: usize, cx: &Ctx, base: Option<&Spec>) -> Option<(Tim
     let Some((a, e)) = run(c, p, cx) else {
         return loose_range(c, p, cx, false, base);
     };
+    // "1-8 september": a day range, not the date 1/8 followed by a month
+    if at(c, p).is_ascii_digit() {
+        if let Some((v, e2)) = loose_range(c, p, cx, false, base) {
+            let tail = range_tail(c, e, &a, cx, false, base).map(|r| r.1);
+            if e2 > e && tail.map(|t| e2 > t).unwrap_or(true) {
+                return Some((v, e2));
+            }
+        }
+    }
     // "thanksgiving in a year", "March in 1 year", "thanksgiving 3 months ago":
     // the expression as seen from a shifted now
     if base.is_none() && !a.has_time() && a.fixed.is_none() && a.date.is_none() {
@@ -1699,7 +1934,7 @@ fn expr_core(c: &[char], i: usize, cx: &Ctx, base: Option<&Spec>) -> Option<(Tim
             })
         };
         if let Some((n, g, e3)) = shifted.filter(|x| x.0.fract() == 0.0 && x.0.abs() <= 10_000.0) {
-            let cx2 = Ctx { now: add(cx.now, g, n as i64)?, past: cx.past, lang: cx.lang };
+            let cx2 = Ctx::new(add(cx.now, g, n as i64)?, cx.past, cx.lang);
             if let Some(v) = resolve(&a, &cx2) {
                 return Some((v, e3));
             }
@@ -1713,6 +1948,42 @@ fn expr_core(c: &[char], i: usize, cx: &Ctx, base: Option<&Spec>) -> Option<(Tim
     }
     let v = resolve(&a, cx)?;
     Some((v, e))
+}
+
+/// "the closest Monday to Oct 5th", "the 2nd closest xmas to today": the n-th
+/// occurrence of a weekday or holiday nearest to a day, either side of it.
+fn closest(c: &[char], i: usize, cx: &Ctx) -> Option<(TimeValue, usize)> {
+    let mut p = i;
+    if let Some(e) = words(c, p, &["the"]) {
+        p = skip_ws(c, e);
+    }
+    let mut n = 1;
+    if let Some((k, e)) = en_ordinal(c, p) {
+        n = k;
+        p = skip_ws(c, e);
+    }
+    let e = words(c, p, &["closest"]).or_else(|| words(c, p, &["nearest"]))?;
+    if !(1..=5).contains(&n) {
+        return None;
+    }
+    let (x, e1) = piece(c, skip_ws(c, e), cx)?;
+    let e2 = words(c, skip_ws(c, e1), &["to"])?;
+    let (y, e3) = run(c, skip_ws(c, e2), cx)?;
+    let (t, _) = resolve(&y, cx)?.start()?;
+    let t = t.date();
+    let only = |s: &Spec| Spec { weekday: s.weekday, holiday: s.holiday, ..Default::default() };
+    let mut days: Vec<chrono::NaiveDate> = match (x.weekday, x.holiday) {
+        (Some(wd), None) if only(&x) == x => {
+            (-14..=14).map(|k| t + Duration::days(k)).filter(|d| d.weekday().num_days_from_monday() == wd).collect()
+        }
+        (None, Some(h)) if x.year.is_none() && !x.has_time() => {
+            (-6..=6).filter_map(|k| holidays::date(h, t.year() + k)).collect()
+        }
+        _ => return None,
+    };
+    days.sort_by_key(|d| ((*d - t).num_days().abs(), *d));
+    let d = *days.get(n as usize - 1)?;
+    Some((TimeValue::Instant(d.and_hms_opt(0, 0, 0)?, Grain::Day), e3))
 }
 
 /// "- B", "to B", "till B", "through B", "and B" (after between): a range.

@@ -300,9 +300,37 @@ pub(crate) struct Ctx {
     pub now: NaiveDateTime,
     pub past: bool,
     pub lang: Lang,
+    /// English pieces and runs already read in this parse, by start offset (the
+    /// rules try the same offsets several times); valid for one text and `now`.
+    pub memo: Memo,
+}
+
+/// Results by start offset: (offset, spec and end).
+pub(crate) type MemoTable = std::cell::RefCell<Vec<(usize, Option<(Spec, usize)>)>>;
+
+/// Per-parse cache of `en::piece` and `en::run` results.
+#[derive(Default)]
+pub(crate) struct Memo {
+    pub piece: MemoTable,
+    pub run: MemoTable,
+}
+
+impl Memo {
+    /// The cached result at `i` in `table`, or `f()` stored there.
+    pub fn get(table: &MemoTable, i: usize, f: impl FnOnce() -> Option<(Spec, usize)>) -> Option<(Spec, usize)> {
+        if let Some((_, r)) = table.borrow().iter().find(|x| x.0 == i) {
+            return r.clone();
+        }
+        let r = f();
+        table.borrow_mut().push((i, r.clone()));
+        r
+    }
 }
 
 impl Ctx {
+    pub fn new(now: NaiveDateTime, past: bool, lang: Lang) -> Ctx {
+        Ctx { now, past, lang, memo: Memo::default() }
+    }
     fn today(&self) -> NaiveDate {
         self.now.date()
     }
@@ -342,13 +370,15 @@ fn resolve_date(s: &Spec, cx: &Ctx) -> Option<(NaiveDate, Grain)> {
         let year = s.year.or(s.year_rel.map(|r| today.year() + r as i32));
         let d = match year {
             Some(y) => holidays::date(h, y)?,
-            None => {
-                let this = holidays::date(h, today.year());
-                match this {
-                    Some(d) if d >= today => d,
-                    _ => holidays::date(h, today.year() + 1)?,
-                }
-            }
+            // the next one, or with a past-leaning context the last one
+            None if cx.past => match holidays::date(h, today.year()) {
+                Some(d) if d <= today => d,
+                _ => holidays::date(h, today.year() - 1)?,
+            },
+            None => match holidays::date(h, today.year()) {
+                Some(d) if d >= today => d,
+                _ => holidays::date(h, today.year() + 1)?,
+            },
         };
         return Some((d, Grain::Day));
     }
@@ -601,6 +631,9 @@ fn share(a: &mut Spec, b: &mut Spec) {
             if hb >= 12 && ha < 12 && ha + 12 <= hb {
                 a.hour = Some(ha + 12);
                 a.ambig = false;
+            } else if hb < 12 && ha <= hb && a.pod.is_none() {
+                // "9 to 11am": the morning too
+                a.ambig = false;
             }
         }
     }
@@ -612,6 +645,11 @@ pub(crate) fn range(a: &Spec, b: &Spec, cx: &Ctx) -> Option<TimeValue> {
     share(&mut a, &mut b);
     let va = resolve(&a, cx)?;
     let (from, ga) = va.start()?;
+    // a clock end without a day of its own is on the start's day ("上午九点到十一点"
+    // after nine: both tomorrow), then wraps forward below if need be
+    if b.has_time() && !b.has_date() && b.fixed.is_none() && a.has_time() && ga <= Grain::Hour {
+        b.date = Some(from.date());
+    }
     let vb = resolve(&b, cx)?;
     let (mut to, gb) = range_end(&vb)?;
     // a clock range ends one unit of its finer grain after the end ("3:30 to 6pm"
@@ -629,12 +667,16 @@ pub(crate) fn range(a: &Spec, b: &Spec, cx: &Ctx) -> Option<TimeValue> {
             to += Duration::days(1);
         }
     }
+    // an interval never ends before it starts
+    if to <= from {
+        return None;
+    }
     Some(TimeValue::Interval(Some(from), Some(to), ga.min(gb)))
 }
 
 /// Scans times.
 pub(crate) fn scan(doc: &Doc, ctx: &ParseContext, out: &mut Vec<Candidate>) {
-    let cx = Ctx { now: ctx.now, past: ctx.past_leaning, lang: ctx.lang };
+    let cx = Ctx::new(ctx.now, ctx.past_leaning, ctx.lang);
     let c = &doc.c;
     let mut i = 0;
     while i < c.len() {
@@ -645,10 +687,13 @@ pub(crate) fn scan(doc: &Doc, ctx: &ParseContext, out: &mut Vec<Candidate>) {
             !ch.is_whitespace()
         };
         if try_here {
+            // English rules only where an English expression can open
+            let en_ok = en::may_start(c, i);
+            let en_expr = || if en_ok { en::expr(c, i, &cx) } else { None };
             let r = if super::text::is_cjk(ch) || cx.lang == Lang::Zh {
-                zh::expr(c, i, &cx).or_else(|| en::expr(c, i, &cx))
+                zh::expr(c, i, &cx).or_else(en_expr)
             } else {
-                en::expr(c, i, &cx)
+                en_expr()
             };
             if let Some((v, e)) = r {
                 if e > i {

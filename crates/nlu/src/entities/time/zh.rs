@@ -312,7 +312,110 @@ fn clock(c: &[char], i: usize) -> Option<(Spec, usize)> {
 }
 
 /// One piece at `i`.
+/// Whether a Chinese time piece or expression can start with `ch`: an ASCII
+/// letter or digit (clocks, dates), a Chinese numeral, the first character of a holiday name,
+/// or the first character of any literal of this grammar (a cheap filter run
+/// before [`piece`]; the unit test `zh_openers_cover_literals` keeps it complete).
+pub(crate) fn may_start(ch: char) -> bool {
+    ch.is_ascii_alphanumeric()
+        || matches!(
+            ch,
+            '—' | '一'
+                | '三'
+                | '上'
+                | '下'
+                | '个'
+                | '中'
+                | '之'
+                | '二'
+                | '五'
+                | '今'
+                | '从'
+                | '以'
+                | '份'
+                | '依'
+                | '個'
+                | '傍'
+                | '六'
+                | '凌'
+                | '出'
+                | '分'
+                | '到'
+                | '前'
+                | '卅'
+                | '午'
+                | '半'
+                | '去'
+                | '号'
+                | '后'
+                | '听'
+                | '呢'
+                | '周'
+                | '四'
+                | '夜'
+                | '大'
+                | '天'
+                | '字'
+                | '季'
+                | '宜'
+                | '寻'
+                | '尋'
+                | '小'
+                | '年'
+                | '廿'
+                | '当'
+                | '後'
+                | '從'
+                | '搭'
+                | '日'
+                | '早'
+                | '时'
+                | '明'
+                | '星'
+                | '昨'
+                | '時'
+                | '晏'
+                | '晚'
+                | '月'
+                | '朝'
+                | '末'
+                | '本'
+                | '此'
+                | '深'
+                | '清'
+                | '点'
+                | '现'
+                | '現'
+                | '琴'
+                | '由'
+                | '當'
+                | '的'
+                | '目'
+                | '礼'
+                | '禮'
+                | '秒'
+                | '第'
+                | '而'
+                | '聽'
+                | '至'
+                | '號'
+                | '踏'
+                | '这'
+                | '這'
+                | '週'
+                | '鐘'
+                | '钟'
+                | '零'
+                | '點'
+        )
+        || number_zh::is_num_char(ch)
+        || holidays::NAMES.has_first(ch)
+}
+
 fn piece(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
+    if !may_start(at(c, i)) {
+        return None;
+    }
     let today = cx.today();
     let mut best: Option<(Spec, usize)> = None;
     let mut consider = |s: Spec, e: usize| {
@@ -497,6 +600,11 @@ fn rel_period(c: &[char], i: usize, cx: &Ctx) -> Option<(TimeValue, usize)> {
         Some(f) => (Some(f), i + 1),
         None => (None, i),
     };
+    if future.is_none() {
+        if let Some(r) = half_shift(c, p, cx) {
+            return Some(r);
+        }
+    }
     let n = zh_num(c, p)?;
     let nv = n.int()?;
     if nv == 0 || nv > 10000 {
@@ -516,6 +624,34 @@ fn rel_period(c: &[char], i: usize, cx: &Ctx) -> Option<(TimeValue, usize)> {
             Some((n_grains(cx, nv, g, f)?, e2))
         }
     }
+}
+
+/// 半小时后 / 两个半小时后 / 1.5小时前: a count that is no whole number of units is a
+/// shift of now (an instant), not a run of whole units like 三小时后.
+fn half_shift(c: &[char], i: usize, cx: &Ctx) -> Option<(TimeValue, usize)> {
+    let (n, p) = if at(c, i) == '半' {
+        (0.5, i + 1)
+    } else {
+        // decimals too: 1.5小时后
+        let n = if at(c, i).is_ascii_digit() { digits(c, i)? } else { zh_num(c, i)? };
+        match (at(c, n.e), at(c, n.e + 1)) {
+            ('个' | '個', '半') => (n.v + 0.5, n.e + 2),
+            _ => (n.v, n.e),
+        }
+    };
+    if n.fract() == 0.0 || n <= 0.0 || n > 10000.0 {
+        return None;
+    }
+    let (g, e) = unit_at(c, p)?;
+    if g > Grain::Week {
+        return None;
+    }
+    let (sign, e2) = if let Some(x) = lit(c, e, &["之前", "以前", "前"]) {
+        (-1.0, x)
+    } else {
+        (1.0, lit(c, e, &["之后", "之後", "以后", "以後", "后", "後"])?)
+    };
+    Some((super::shift(cx, sign * n, g)?, e2))
 }
 
 /// Merges consecutive pieces from `i`.
@@ -620,4 +756,41 @@ pub(crate) fn expr(c: &[char], i: usize, cx: &Ctx) -> Option<(TimeValue, usize)>
 
 fn v_start(v: &TimeValue) -> Option<(chrono::NaiveDateTime, Grain)> {
     v.start()
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every string or char literal of this grammar starts with a code point
+    /// that [`super::may_start`] lets through (ASCII connectors aside), so the
+    /// filter never hides a rule.
+    #[test]
+    fn zh_openers_cover_literals() {
+        let src = include_str!("zh.rs");
+        let mut firsts = Vec::new();
+        for line in src.lines() {
+            let code = line.split("//").next().unwrap_or("");
+            let cs: Vec<char> = code.chars().collect();
+            let mut k = 0;
+            while k < cs.len() {
+                if cs[k] == '"' {
+                    if let Some(&f) = cs.get(k + 1).filter(|f| **f != '"') {
+                        firsts.push(f);
+                    }
+                    k += 1;
+                    while k < cs.len() && cs[k] != '"' {
+                        k += if cs[k] == '\\' { 2 } else { 1 };
+                    }
+                } else if cs[k] == '\'' && cs.get(k + 2) == Some(&'\'') {
+                    firsts.push(cs[k + 1]);
+                    k += 2;
+                }
+                k += 1;
+            }
+        }
+        let folded: Vec<char> = firsts.into_iter().map(crate::entities::text::fold).filter(|f| !f.is_ascii()).collect();
+        assert!(folded.len() > 50, "literals not found: {folded:?}");
+        for f in folded {
+            assert!(super::may_start(f), "{f:?} opens a literal but is filtered");
+        }
+    }
 }
