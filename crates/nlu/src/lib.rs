@@ -15,6 +15,7 @@
 //! Feature `neural`: [`neural::SentenceEncoder`], a BERT sentence encoder (candle); `cuda`, `metal`, `hub` extend it.
 #![warn(missing_docs)]
 
+pub mod dense;
 pub mod entities;
 pub mod eval;
 pub mod lexical;
