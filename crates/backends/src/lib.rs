@@ -11,8 +11,12 @@
 //!   (each save is a durable transaction: an acknowledged turn survives `kill -9`).
 //! - `redis` — [`store::redis::RedisSessionStore`]: TTL, version check in a Lua script,
 //!   automatic reconnection.
+//! - `archive` — [`archive::TranscriptArchive`]: PII-redacted, gzip-compressed JSON Lines of
+//!   conversations in object storage (local folder or S3-compatible), optional AES-256-GCM.
 #![warn(missing_docs)]
 
 pub mod analytics;
+#[cfg(feature = "archive")]
+pub mod archive;
 pub mod store;
 pub mod transport;

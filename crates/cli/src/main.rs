@@ -5,6 +5,8 @@ mod analytics;
 mod chat;
 mod check;
 mod eval;
+#[cfg(feature = "kb")]
+mod kb;
 mod parse;
 mod test_cmd;
 mod train;
@@ -33,6 +35,9 @@ enum Command {
     EvalIntents(eval::Args),
     /// Hourly rollups per tenant (conversations, fallback, hand-off, containment, latency).
     Analytics(analytics::Args),
+    /// Build, search and inspect a disk-backed FAQ index.
+    #[cfg(feature = "kb")]
+    Kb(kb::Args),
     /// Extract built-in entities (numbers, amounts, dates/times, phones…) from text.
     Parse(parse::Args),
 }
@@ -51,6 +56,8 @@ fn main() -> ExitCode {
         Command::EvalIntents(a) => eval::run(a),
         Command::Parse(a) => parse::run(a),
         Command::Analytics(a) => analytics::run(a),
+        #[cfg(feature = "kb")]
+        Command::Kb(a) => kb::run(a),
     };
     match result {
         Ok(code) => code,
