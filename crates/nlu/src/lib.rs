@@ -11,8 +11,11 @@
 //! ranked intents; text + reference time → [`BuiltinEntityExtractor`] → entities with
 //! resolved values.
 //!
-//! No cargo features yet (the transformer encoder arrives behind `neural`).
-//! Feature `neural`: [`neural::SentenceEncoder`], a BERT sentence encoder (candle); `cuda`, `metal`, `hub` extend it.
+//! ## Features
+//! - `neural` — `neural::SentenceEncoder`: a BERT-family sentence encoder run by candle
+//!   (mean pooling + L2, as sentence-transformers), with dynamic batching and an embedding cache.
+//! - `cuda`, `metal` — run the encoder on a GPU (forwarded to candle).
+//! - `hub` — download a model folder from the Hugging Face Hub (never used by tests).
 #![warn(missing_docs)]
 
 pub mod dense;

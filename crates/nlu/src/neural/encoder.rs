@@ -115,7 +115,10 @@ fn load_config(path: &Path) -> Result<(BertConfig, serde_json::Value), EncoderEr
         }
     }
     let config: BertConfig = serde_json::from_value(raw.clone()).map_err(|e| bad_config(path, e.to_string()))?;
-    if config.hidden_size == 0 || config.num_attention_heads == 0 || config.hidden_size % config.num_attention_heads != 0 {
+    if config.hidden_size == 0
+        || config.num_attention_heads == 0
+        || !config.hidden_size.is_multiple_of(config.num_attention_heads)
+    {
         return Err(bad_config(
             path,
             format!(
@@ -378,7 +381,8 @@ impl SentenceEncoder {
                     Some(v) => Some(v),
                     None => todo_index.get(key.as_str()).and_then(|&i| computed[i].clone()),
                 };
-                v.map(|v| v.to_vec()).ok_or_else(|| EncoderError::Inference(format!("no embedding computed for {key:?}")))
+                v.map(|v| v.to_vec())
+                    .ok_or_else(|| EncoderError::Inference(format!("no embedding computed for {key:?}")))
             })
             .collect()
     }

@@ -83,9 +83,8 @@ pub(crate) fn is_shape_error(e: &candle_core::Error) -> bool {
         | candle_core::Error::ShapeMismatchBinaryOp { .. }
         | candle_core::Error::DimOutOfRange { .. } => true,
         candle_core::Error::WithBacktrace { inner, .. }
-        | candle_core::Error::Context { inner, .. } | candle_core::Error::WithPath { inner, .. } => {
-            is_shape_error(inner)
-        }
+        | candle_core::Error::Context { inner, .. }
+        | candle_core::Error::WithPath { inner, .. } => is_shape_error(inner),
         _ => false,
     }
 }

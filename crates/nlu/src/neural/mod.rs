@@ -30,11 +30,16 @@
 //! * **Identity**: [`SentenceEncoder::model_id`] is `name@fnv64` over the configuration, the
 //!   tokenizer, the safetensors header and a sample of the weights (cheap: the 90 MB of
 //!   weights are not hashed in full); anything trained on the vectors should record it.
-//! * **Devices**: [`Device::Cpu`] always; features `cuda` / `metal` compile candle's GPU
-//!   back-ends, and [`best_device`] picks a GPU when one is compiled in and present.
+//! * **Devices**: [`Device::Cpu`] always; features `cuda` (needs the CUDA toolkit and `nvcc`
+//!   at build time) / `metal` compile candle's GPU back-ends, and [`best_device`] picks a GPU
+//!   when one is compiled in and present; [`device_from_name`] parses `cpu`, `cuda:0`, `auto`…
+//!   CPU threads: candle uses rayon's pool (`RAYON_NUM_THREADS`).
 //! * **Errors**: every problem with a model folder is an [`EncoderError`], never a panic.
 //! * **Hub** (feature `hub`): `hub::download_model` fetches a folder by repository id into
-//!   the Hugging Face cache. Not used by the tests.
+//!   the Hugging Face cache (hf-hub's blocking client over rustls; `ring` builds some C).
+//!   Not used by the tests.
+//!
+//! Run the real-model test with `--release`: unoptimised candle takes minutes for it.
 
 mod cache;
 mod encoder;
@@ -46,8 +51,7 @@ mod model_id;
 pub use cache::{cache_key, CacheStats, EmbeddingCache};
 pub use candle_core::Device;
 pub use encoder::{
-    EncoderOptions, SentenceEncoder, CONFIG_FILE, POOLING_CONFIG_FILE, SBERT_CONFIG_FILE, TOKENIZER_FILE,
-    WEIGHTS_FILE,
+    EncoderOptions, SentenceEncoder, CONFIG_FILE, POOLING_CONFIG_FILE, SBERT_CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE,
 };
 pub use error::EncoderError;
 

@@ -58,11 +58,7 @@ impl Fnv64 {
 pub(crate) fn hash_safetensors(h: &mut Fnv64, weights: &[u8]) {
     let len = weights.len() as u64;
     h.section("safetensors-size", &len.to_le_bytes());
-    let header_len = weights
-        .get(..8)
-        .and_then(|b| <[u8; 8]>::try_from(b).ok())
-        .map(u64::from_le_bytes)
-        .unwrap_or(0);
+    let header_len = weights.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()).map(u64::from_le_bytes).unwrap_or(0);
     let data_start = 8u64.saturating_add(header_len).min(len);
     h.section("safetensors-header", &weights[..data_start as usize]);
     let data_len = len - data_start;
