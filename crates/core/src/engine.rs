@@ -508,8 +508,13 @@ impl<'a> TurnRun<'a> {
                 ranking: self.ranking.clone(),
             });
         }
-        let ctx =
-            ExtractionContext { language: self.language, now: self.now.with_timezone(&self.inner.tz).naive_local() };
+        let past_leaning =
+            self.interpretation.confident().and_then(|i| self.bot().intents.get(i)).is_some_and(|i| i.past_dates);
+        let ctx = ExtractionContext {
+            language: self.language,
+            now: self.now.with_timezone(&self.inner.tz).naive_local(),
+            past_leaning,
+        };
         self.entities = self.inner.extractor.extract(&self.text, &ctx);
         if !self.entities.is_empty() {
             self.emit(Event::EntitiesExtracted { entities: self.entities.clone() });

@@ -45,6 +45,9 @@ pub struct ExtractionContext {
     pub language: Language,
     /// Local wall-clock time of the turn in the bot's or tenant's time zone.
     pub now: NaiveDateTime,
+    /// Dates without a direction ("Monday", "the 3rd") refer to the past, because the
+    /// message's intent says so ("I ordered on Monday"); otherwise the next one to come.
+    pub past_leaning: bool,
 }
 
 /// Errors an NLU component reports to the engine.

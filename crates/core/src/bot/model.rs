@@ -135,6 +135,10 @@ pub struct IntentDef {
     /// Small talk that may interrupt a form (answered, then the form re-asks).
     #[serde(default)]
     pub chitchat: bool,
+    /// Dates without a direction in messages of this intent mean the past ("I ordered on
+    /// Monday", "it was delivered on the 3rd"), not the next such day.
+    #[serde(default)]
+    pub past_dates: bool,
 }
 
 /// One bot-defined entity: a regular expression or a lookup list.
