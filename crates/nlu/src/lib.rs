@@ -24,6 +24,8 @@ pub mod eval;
 pub mod lexical;
 #[cfg(feature = "neural")]
 pub mod neural;
+#[cfg(feature = "neural")]
+pub mod neural_intent;
 
 mod builtin;
 mod error;
