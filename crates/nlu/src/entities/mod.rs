@@ -176,6 +176,65 @@ pub struct ParsedEntity {
 /// and an ordinal…) are all returned, at most one per kind, ordered by that
 /// priority; entities are sorted by start.
 pub fn parse(text: &str, ctx: &ParseContext) -> Vec<ParsedEntity> {
+    // Long inputs are parsed sentence by sentence (pieces of at most CHUNK_CHARS code
+    // points): expressions never cross a sentence end, and bounded pieces keep the total
+    // time linear in the input length whatever the scanners do inside a piece.
+    if text.len() <= CHUNK_CHARS {
+        return parse_piece(text, ctx);
+    }
+    let mut out = Vec::new();
+    let mut offset = 0;
+    for piece in split_bounded(text, CHUNK_CHARS) {
+        let n = piece.chars().count();
+        out.extend(parse_piece(piece, ctx).into_iter().map(|mut e| {
+            e.start += offset;
+            e.end += offset;
+            e
+        }));
+        offset += n;
+    }
+    out
+}
+
+/// Largest piece handed to the scanners, in code points.
+const CHUNK_CHARS: usize = 512;
+
+/// Cuts `text` into consecutive pieces of at most `max` code points, preferably after a
+/// sentence end (。！？；!?; or a newline, or ". "), else after whitespace, else anywhere.
+fn split_bounded(text: &str, max: usize) -> Vec<&str> {
+    let mut pieces = Vec::new();
+    let mut start = 0; // byte offset of the current piece
+    let mut count = 0; // code points in the current piece
+    let mut sentence_cut = None; // byte offset just after the last sentence end
+    let mut space_cut = None;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let next = i + c.len_utf8();
+        count += 1;
+        let next_char = chars.peek().map(|(_, n)| *n);
+        if matches!(c, '。' | '！' | '？' | '；' | '!' | '?' | ';' | '\n')
+            || (c == '.' && next_char.is_some_and(char::is_whitespace))
+        {
+            sentence_cut = Some(next);
+        } else if c.is_whitespace() {
+            space_cut = Some(next);
+        }
+        if count >= max {
+            let cut = sentence_cut.or(space_cut).filter(|&b| b > start).unwrap_or(next);
+            pieces.push(&text[start..cut]);
+            count = text[cut..next].chars().count();
+            start = cut;
+            sentence_cut = None;
+            space_cut = None;
+        }
+    }
+    if start < text.len() {
+        pieces.push(&text[start..]);
+    }
+    pieces
+}
+
+fn parse_piece(text: &str, ctx: &ParseContext) -> Vec<ParsedEntity> {
     let doc = text::Doc::new(text);
     if doc.len() == 0 {
         return Vec::new();
