@@ -1,6 +1,6 @@
-//! `kefu eval-intents --train a.csv --test b.csv`.
+//! `kefu eval-intents --train a.csv --test b.csv [--nlu lexical|neural|fused --model DIR]`.
 
-use kefu::nlu::eval::{evaluate, read_csv, render_html, EvalOptions};
+use kefu::nlu::eval::{evaluate, read_csv, render_html, EvalOptions, EvalReport};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -24,9 +24,23 @@ pub struct Args {
     /// With --oos-label: a top confidence below this counts as out-of-scope.
     #[arg(long, default_value_t = 0.0)]
     oos_threshold: f32,
-    /// NLU pipeline to evaluate.
-    #[arg(long, default_value = "lexical", value_parser = ["lexical"])]
+    /// NLU pipeline to evaluate: `lexical` (TF-IDF + linear model), `neural` (sentence encoder +
+    /// linear head) or `fused` (both, score fusion); the last two need --model and a build with
+    /// feature `neural`.
+    #[arg(long, default_value = "lexical", value_parser = ["lexical", "neural", "fused"])]
     nlu: String,
+    /// Sentence-encoder model folder (Hugging Face layout, e.g. all-MiniLM-L6-v2), for
+    /// `--nlu neural` and `--nlu fused`.
+    #[arg(long, value_name = "DIR")]
+    model: Option<PathBuf>,
+    /// With `--nlu fused`: languages the encoder understands (comma-separated, `all` for
+    /// every language); messages in other languages are classified by the lexical model alone.
+    #[arg(long, default_value = "en", value_name = "LANGS")]
+    encoder_languages: String,
+    /// With `--nlu fused`: fixed weight of the neural model in [0, 1] (default: chosen on a
+    /// held-out 20 % of the training set).
+    #[arg(long)]
+    dense_weight: Option<f32>,
     /// Training seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -43,13 +57,27 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
     let test = read_csv(&a.test, &a.text_col, &a.label_col).map_err(|e| e.to_string())?;
     let mut opts = EvalOptions { oos_label: a.oos_label.clone(), oos_threshold: a.oos_threshold, ..Default::default() };
     opts.config.seed = a.seed;
-    let bar = crate::training_bar();
-    let report = evaluate(&train, &test, &opts, &mut |p| {
-        bar.set_length(p.epochs as u64);
-        bar.set_position(p.epoch as u64);
-    })
-    .map_err(|e| e.to_string())?;
-    bar.finish_and_clear();
+    let report = match a.nlu.as_str() {
+        "lexical" => {
+            let bar = crate::training_bar();
+            let report = evaluate(&train, &test, &opts, &mut |p| {
+                bar.set_length(p.epochs as u64);
+                bar.set_position(p.epoch as u64);
+            })
+            .map_err(|e| e.to_string())?;
+            bar.finish_and_clear();
+            report
+        }
+        other => {
+            let Some(model) = a.model.as_deref() else {
+                return Err(format!(
+                    "--nlu {other} needs --model DIR: a sentence-encoder folder (config.json, tokenizer.json, \
+                     model.safetensors), e.g. all-MiniLM-L6-v2"
+                ));
+            };
+            evaluate_neural(other, model, &a, &train, &test, &opts)?
+        }
+    };
     if let Some(path) = &a.report {
         let title = format!("Intent evaluation — {} ({})", a.test.display(), a.nlu);
         std::fs::write(path, render_html(&report, &title)).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -84,4 +112,80 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
         println!("\nHTML report: {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(not(feature = "neural"))]
+fn evaluate_neural(
+    nlu: &str,
+    _model: &std::path::Path,
+    _a: &Args,
+    _train: &[(String, String)],
+    _test: &[(String, String)],
+    _opts: &EvalOptions,
+) -> Result<EvalReport, String> {
+    Err(format!(
+        "--nlu {nlu} needs a kefu built with the `neural` feature: \
+         cargo build --release --bin kefu --features neural"
+    ))
+}
+
+#[cfg(feature = "neural")]
+fn evaluate_neural(
+    nlu: &str,
+    model: &std::path::Path,
+    a: &Args,
+    train: &[(String, String)],
+    test: &[(String, String)],
+    opts: &EvalOptions,
+) -> Result<EvalReport, String> {
+    use kefu_nlu::eval::evaluate_model;
+    use kefu_nlu::neural::{Device, EncoderOptions, SentenceEncoder};
+    use kefu_nlu::neural_intent::{FusedConfig, FusedIntentModel, NeuralIntentModel, Stage};
+    use std::sync::Arc;
+
+    let mut languages = Vec::new();
+    for code in a.encoder_languages.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+        if code.eq_ignore_ascii_case("all") {
+            languages.clear();
+            break;
+        }
+        languages.push(code.parse::<kefu::Language>().map_err(|e| format!("--encoder-languages: {e}"))?);
+    }
+    // No embedding cache: every test utterance is embedded when it is classified.
+    let options = EncoderOptions { cache_capacity: 0, ..Default::default() };
+    let encoder = Arc::new(SentenceEncoder::load_with(model, Device::Cpu, options).map_err(|e| e.to_string())?);
+    let bar = crate::training_bar();
+    let mut progress = |stage: Stage, done: usize, total: usize| {
+        bar.set_message(match stage {
+            Stage::Embedding => "embedding training texts",
+            Stage::Dense => "neural head",
+            Stage::Lexical => "lexical model",
+        });
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    };
+    let mut config = FusedConfig { dense_weight: a.dense_weight, encoder_languages: languages, ..Default::default() };
+    config.lexical.seed = a.seed;
+    config.dense.seed = a.seed;
+    config.seed = a.seed;
+    let report = match nlu {
+        "neural" => evaluate_model(train, test, opts, "neural", |examples| {
+            NeuralIntentModel::train(encoder.clone(), examples, &config.dense, &mut progress)
+        }),
+        _ => evaluate_model(train, test, opts, "fused", |examples| {
+            let m = FusedIntentModel::train(encoder.clone(), examples, &config, &mut progress)?;
+            let p = m.params();
+            let held_out = p.weight_choice.as_ref().map_or(String::new(), |c| {
+                let acc = c.curve.iter().find(|(w, _)| *w == p.dense_weight).map_or(0.0, |x| x.1);
+                format!(" (held-out accuracy {:.2} % on {} training examples)", acc * 100.0, c.examples)
+            });
+            eprintln!(
+                "fused: neural weight {:.2}{held_out}, encoder languages {:?}",
+                p.dense_weight, p.encoder_languages
+            );
+            Ok(m)
+        }),
+    };
+    bar.finish_and_clear();
+    report.map_err(|e| e.to_string())
 }

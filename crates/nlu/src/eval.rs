@@ -105,6 +105,29 @@ pub struct EvalReport {
     pub confusion: Vec<Vec<u32>>,
 }
 
+/// A trained intent model as the evaluation sees it.
+pub trait EvalModel {
+    /// Why a prediction failed.
+    type Error;
+    /// The intents it was trained on.
+    fn labels(&self) -> Vec<String>;
+    /// The most likely intent of an (already normalised) text and its confidence.
+    fn top(&self, text: &str) -> Result<Option<(String, f32)>, Self::Error>;
+    /// Called once before the timed predictions: empty any cache that could answer a test
+    /// utterance without computing it.
+    fn clear_caches(&self) {}
+}
+
+impl EvalModel for LexicalIntentClassifier {
+    type Error = Error;
+    fn labels(&self) -> Vec<String> {
+        LexicalIntentClassifier::labels(self).to_vec()
+    }
+    fn top(&self, text: &str) -> Result<Option<(String, f32)>, Error> {
+        Ok(self.rank(text, 1).into_iter().next().map(|s| (s.name, s.confidence)))
+    }
+}
+
 /// Trains on `train`, evaluates on `test`; `progress` sees each training epoch.
 pub fn evaluate(
     train: &[(String, String)],
@@ -112,21 +135,37 @@ pub fn evaluate(
     opts: &EvalOptions,
     progress: &mut dyn FnMut(TrainProgress),
 ) -> Result<EvalReport, Error> {
+    evaluate_model(train, test, opts, "lexical", |normalized| {
+        LexicalIntentClassifier::train(normalized, &opts.config, progress)
+    })
+}
+
+/// Evaluates any model: `train_model` gets the normalised training examples and is timed
+/// (`train_seconds`); each test utterance is then normalised and predicted one at a time
+/// (`p50_ms`, `p99_ms`). `nlu` names the pipeline in the report.
+pub fn evaluate_model<M: EvalModel>(
+    train: &[(String, String)],
+    test: &[(String, String)],
+    opts: &EvalOptions,
+    nlu: &str,
+    train_model: impl FnOnce(&[(String, String)]) -> Result<M, M::Error>,
+) -> Result<EvalReport, M::Error> {
     let started = Instant::now();
     let normalized: Vec<(String, String)> = train.iter().map(|(t, l)| (normalize(t), l.clone())).collect();
-    let model = LexicalIntentClassifier::train(&normalized, &opts.config, progress)?;
+    let model = train_model(&normalized)?;
     let train_seconds = started.elapsed().as_secs_f64();
+    let model_labels = model.labels();
+    model.clear_caches();
 
     let mut latencies = Vec::with_capacity(test.len());
     let mut predictions = Vec::with_capacity(test.len());
     for (text, _) in test {
         let t0 = Instant::now();
-        let ranked = model.rank(&normalize(text), 1);
+        let top = model.top(&normalize(text))?;
         latencies.push(t0.elapsed().as_secs_f64() * 1000.0);
-        let top = ranked.into_iter().next();
         let label = match (&opts.oos_label, top) {
-            (Some(oos), Some(s)) if s.confidence < opts.oos_threshold => oos.clone(),
-            (_, Some(s)) => s.name,
+            (Some(oos), Some((_, confidence))) if confidence < opts.oos_threshold => oos.clone(),
+            (_, Some((name, _))) => name,
             (Some(oos), None) => oos.clone(),
             (None, None) => String::new(),
         };
@@ -138,7 +177,7 @@ pub fn evaluate(
     let truth: Vec<&str> = test.iter().map(|(_, l)| l.as_str()).collect();
     let correct = truth.iter().zip(&predictions).filter(|(t, p)| **t == p.as_str()).count();
     let mut label_set: BTreeMap<String, usize> = BTreeMap::new();
-    for l in model.labels().iter().map(String::as_str).chain(truth.iter().copied()) {
+    for l in model_labels.iter().map(String::as_str).chain(truth.iter().copied()) {
         let n = label_set.len();
         label_set.entry(l.to_string()).or_insert(n);
     }
@@ -181,10 +220,10 @@ pub fn evaluate(
         });
     }
     Ok(EvalReport {
-        nlu: "lexical".into(),
+        nlu: nlu.into(),
         train_examples: train.len(),
         test_examples: test.len(),
-        labels: model.labels().len(),
+        labels: model_labels.len(),
         accuracy: if test.is_empty() { 0.0 } else { correct as f64 / test.len() as f64 },
         macro_f1: if f1_count > 0 { f1_sum / f1_count as f64 } else { 0.0 },
         train_seconds,

@@ -1,0 +1,741 @@
+//! Neural and fused intent models (feature `neural`).
+//!
+//! * [`NeuralIntentModel`]: a [`SentenceEncoder`] plus a [`DenseClassifier`] (multinomial
+//!   logistic regression) trained on the encoder's embeddings of the training examples.
+//! * [`FusedIntentModel`]: the lexical model ([`LexicalIntentClassifier`]) and a neural model,
+//!   their probabilities combined by [`crate::dense::fuse`] (weighted geometric mean). The
+//!   fusion weight is chosen on a stratified held-out split of the *training* data (both
+//!   members are trained on the rest, scored on the held-out part, and the weight with the
+//!   best held-out accuracy wins), then both members are retrained on all of it.
+//!
+//! Everything trained on embeddings records the encoder's [`SentenceEncoder::model_id`] and
+//! refuses ([`NeuralIntentError::EncoderMismatch`]) to run with another encoder. Training is
+//! deterministic for a seed (the encoder itself is deterministic on the CPU).
+//!
+//! **Languages.** An encoder covers some languages only (all-MiniLM-L6-v2: English). A fused
+//! model has [`FusedConfig::encoder_languages`] (default `[en]`): a message detected
+//! ([`kefu_core::detect_language`]) as another language is answered by the lexical model
+//! alone, and is not embedded at all; those examples also do not vote for the fusion weight.
+
+use crate::dense::{fuse, DenseClassifier, DenseConfig, DenseError};
+use crate::intent_model::LexicalIntentClassifier;
+use crate::lexical::{LexicalConfig, TrainProgress};
+use crate::neural::{EncoderError, SentenceEncoder};
+use async_trait::async_trait;
+use kefu_core::nlu::{IntentClassifier, IntentScore, NluError};
+use kefu_core::{detect_language, Language};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Format tag of the neural head file.
+const NEURAL_FORMAT: &str = "kefu-neural-intent";
+/// Format tag of the fused model's side file.
+const FUSED_FORMAT: &str = "kefu-fused-intent";
+/// Version of both JSON layouts.
+pub const NEURAL_FILE_VERSION: u32 = 1;
+/// File names inside a fused model folder.
+pub const FUSED_LEXICAL_FILE: &str = "lexical.bin";
+/// The fused model's JSON file (fusion weight, languages, neural head).
+pub const FUSED_FILE: &str = "fused.json";
+/// Fewest held-out examples (in the encoder's languages) a fusion weight is chosen on; with
+/// fewer the fused model uses its lexical member only.
+pub const MIN_WEIGHT_EXAMPLES: usize = 50;
+/// Texts embedded per call while training (progress granularity).
+const EMBED_CHUNK: usize = 256;
+
+/// Everything that can go wrong with a neural or fused intent model.
+#[derive(Debug, thiserror::Error)]
+pub enum NeuralIntentError {
+    /// The model was trained on another encoder's embeddings.
+    #[error("intent model was trained with encoder `{expected}`, but the encoder given is `{found}`; retrain it with this encoder or load the original one")]
+    EncoderMismatch {
+        /// `model_id` recorded in the model.
+        expected: String,
+        /// `model_id` of the encoder given.
+        found: String,
+    },
+    /// The encoder failed.
+    #[error(transparent)]
+    Encoder(#[from] EncoderError),
+    /// Training the dense head failed.
+    #[error("dense intent head: {0}")]
+    Dense(#[from] DenseError),
+    /// The lexical member failed (training, loading).
+    #[error(transparent)]
+    Lexical(#[from] crate::Error),
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A model file is not what it should be.
+    #[error("model file {}: {reason}", path.display())]
+    BadFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A configuration value is out of range.
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(String),
+}
+
+impl From<NeuralIntentError> for NluError {
+    fn from(e: NeuralIntentError) -> Self {
+        NluError::Failed(e.to_string())
+    }
+}
+
+/// The dense-head hyper-parameters tuned for all-MiniLM-L6-v2 on a held-out 20 % of
+/// BANKING77's training set (see `benches/intents/neural.md`).
+pub fn tuned_dense_config() -> DenseConfig {
+    DenseConfig { seed: 0, epochs: 30, learning_rate: 0.01, l2: 1e-5, batch_size: 64 }
+}
+
+/// Training stage reported to the progress callback.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// Embedding the training texts (`done` / `total` texts).
+    Embedding,
+    /// Training a dense head (`done` / `total` epochs).
+    Dense,
+    /// Training a lexical model (`done` / `total` epochs).
+    Lexical,
+}
+
+/// Progress of a training run: stage, units done, units in total.
+pub type Progress<'a> = &'a mut dyn FnMut(Stage, usize, usize);
+
+/// Embeds `texts` in chunks, reporting progress.
+pub fn embed_all(
+    encoder: &SentenceEncoder,
+    texts: &[&str],
+    progress: Progress<'_>,
+) -> Result<Vec<Vec<f32>>, NeuralIntentError> {
+    let mut out = Vec::with_capacity(texts.len());
+    for chunk in texts.chunks(EMBED_CHUNK) {
+        out.extend(encoder.embed(chunk)?);
+        progress(Stage::Embedding, out.len(), texts.len());
+    }
+    Ok(out)
+}
+
+/// A stratified, seeded split of example indices into (train, held-out): each label gives
+/// about `fraction` of its examples (at least one when it has two or more) to the held-out
+/// part. Deterministic for a seed.
+pub fn holdout_split(labels: &[String], fraction: f32, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    let mut by_label: std::collections::BTreeMap<&str, Vec<usize>> = std::collections::BTreeMap::new();
+    for (i, l) in labels.iter().enumerate() {
+        by_label.entry(l.as_str()).or_default().push(i);
+    }
+    let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03 | 1;
+    let (mut train, mut held) = (Vec::new(), Vec::new());
+    for (_, mut idx) in by_label {
+        for i in (1..idx.len()).rev() {
+            idx.swap(i, (xorshift(&mut rng) % (i as u64 + 1)) as usize);
+        }
+        let n =
+            if idx.len() >= 2 { ((idx.len() as f32 * fraction).round() as usize).clamp(1, idx.len() - 1) } else { 0 };
+        held.extend_from_slice(&idx[..n]);
+        train.extend_from_slice(&idx[n..]);
+    }
+    train.sort_unstable();
+    held.sort_unstable();
+    (train, held)
+}
+
+fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+/// What a neural head records: the encoder it was trained on, its hyper-parameters and
+/// weights. Serialised as JSON.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NeuralHead {
+    /// Format tag.
+    pub format: String,
+    /// [`NEURAL_FILE_VERSION`].
+    pub version: u32,
+    /// [`SentenceEncoder::model_id`] of the encoder whose embeddings it was trained on.
+    pub encoder_id: String,
+    /// Hyper-parameters it was trained with.
+    pub config: DenseConfig,
+    /// The classifier.
+    pub classifier: DenseClassifier,
+}
+
+/// Encoder + dense linear head.
+#[derive(Clone)]
+pub struct NeuralIntentModel {
+    encoder: Arc<SentenceEncoder>,
+    head: NeuralHead,
+}
+
+impl std::fmt::Debug for NeuralIntentModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NeuralIntentModel")
+            .field("encoder_id", &self.head.encoder_id)
+            .field("labels", &self.head.classifier.labels().len())
+            .finish()
+    }
+}
+
+fn check_encoder(encoder: &SentenceEncoder, expected: &str) -> Result<(), NeuralIntentError> {
+    if encoder.model_id() != expected {
+        return Err(NeuralIntentError::EncoderMismatch {
+            expected: expected.to_string(),
+            found: encoder.model_id().to_string(),
+        });
+    }
+    Ok(())
+}
+
+impl NeuralIntentModel {
+    /// Embeds the examples and trains the head on them.
+    pub fn train(
+        encoder: Arc<SentenceEncoder>,
+        examples: &[(String, String)],
+        config: &DenseConfig,
+        progress: Progress<'_>,
+    ) -> Result<Self, NeuralIntentError> {
+        let texts: Vec<&str> = examples.iter().map(|(t, _)| t.as_str()).collect();
+        let x = embed_all(&encoder, &texts, progress)?;
+        let y: Vec<String> = examples.iter().map(|(_, l)| l.clone()).collect();
+        Self::train_on_embeddings(encoder, &x, &y, config, progress)
+    }
+
+    /// Trains the head on embeddings already computed by `encoder`.
+    pub fn train_on_embeddings(
+        encoder: Arc<SentenceEncoder>,
+        x: &[Vec<f32>],
+        y: &[String],
+        config: &DenseConfig,
+        progress: Progress<'_>,
+    ) -> Result<Self, NeuralIntentError> {
+        let epochs = config.epochs.max(1);
+        let classifier = DenseClassifier::train(x, y, config, &mut |e, _| progress(Stage::Dense, e, epochs))?;
+        let head = NeuralHead {
+            format: NEURAL_FORMAT.into(),
+            version: NEURAL_FILE_VERSION,
+            encoder_id: encoder.model_id().to_string(),
+            config: config.clone(),
+            classifier,
+        };
+        Ok(Self { encoder, head })
+    }
+
+    /// Joins an encoder and a head; refuses a head trained on another encoder.
+    pub fn from_parts(encoder: Arc<SentenceEncoder>, head: NeuralHead) -> Result<Self, NeuralIntentError> {
+        check_encoder(&encoder, &head.encoder_id)?;
+        if head.classifier.dim() != encoder.dim() {
+            return Err(NeuralIntentError::EncoderMismatch {
+                expected: format!("{} ({} dimensions)", head.encoder_id, head.classifier.dim()),
+                found: format!("{} ({} dimensions)", encoder.model_id(), encoder.dim()),
+            });
+        }
+        Ok(Self { encoder, head })
+    }
+
+    /// The head (what is saved).
+    pub fn head(&self) -> &NeuralHead {
+        &self.head
+    }
+
+    /// The encoder.
+    pub fn encoder(&self) -> &Arc<SentenceEncoder> {
+        &self.encoder
+    }
+
+    /// The intents it knows, sorted.
+    pub fn labels(&self) -> &[String] {
+        self.head.classifier.labels()
+    }
+
+    /// Probability of every label for an embedding, in [`Self::labels`] order.
+    pub fn distribution_of_embedding(&self, embedding: &[f32]) -> Vec<(String, f32)> {
+        self.labels().iter().cloned().zip(self.head.classifier.probabilities(embedding)).collect()
+    }
+
+    /// Probability of every label for a text (embeds it).
+    pub fn distribution(&self, text: &str) -> Result<Vec<(String, f32)>, NeuralIntentError> {
+        Ok(self.distribution_of_embedding(&self.encoder.embed_one(text)?))
+    }
+
+    /// Ranked intents (at most `k`).
+    pub fn rank(&self, text: &str, k: usize) -> Result<Vec<IntentScore>, NeuralIntentError> {
+        Ok(to_ranked(self.distribution(text)?, k))
+    }
+
+    /// Writes the head as JSON.
+    pub fn save(&self, path: &Path) -> Result<(), NeuralIntentError> {
+        write_json(path, &self.head)
+    }
+
+    /// Reads a head written by [`Self::save`] and joins it to `encoder` (which must be the one
+    /// it was trained on).
+    pub fn load(path: &Path, encoder: Arc<SentenceEncoder>) -> Result<Self, NeuralIntentError> {
+        let head: NeuralHead = read_json(path)?;
+        if head.format != NEURAL_FORMAT || head.version != NEURAL_FILE_VERSION {
+            return Err(NeuralIntentError::BadFile {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "format {} v{} is not {NEURAL_FORMAT} v{NEURAL_FILE_VERSION}",
+                    head.format, head.version
+                ),
+            });
+        }
+        Self::from_parts(encoder, head)
+    }
+}
+
+fn to_ranked(mut dist: Vec<(String, f32)>, k: usize) -> Vec<IntentScore> {
+    dist.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    dist.truncate(k);
+    dist.into_iter().map(|(name, confidence)| IntentScore { name, confidence }).collect()
+}
+
+fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), NeuralIntentError> {
+    let io = |source| NeuralIntentError::Io { path: path.to_path_buf(), source };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let bytes = serde_json::to_vec(value).map_err(|e| io(std::io::Error::other(e)))?;
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, NeuralIntentError> {
+    let bytes = std::fs::read(path).map_err(|source| NeuralIntentError::Io { path: path.to_path_buf(), source })?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| NeuralIntentError::BadFile { path: path.to_path_buf(), reason: e.to_string() })
+}
+
+#[async_trait]
+impl IntentClassifier for NeuralIntentModel {
+    async fn classify(&self, text: &str, _language: Language, top_k: usize) -> Result<Vec<IntentScore>, NluError> {
+        Ok(self.rank(text, top_k)?)
+    }
+}
+
+/// How a fused model is trained.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FusedConfig {
+    /// The lexical member.
+    pub lexical: LexicalConfig,
+    /// The dense head.
+    pub dense: DenseConfig,
+    /// Fixed weight of the dense member in [0, 1]; `None`: chosen on a held-out split.
+    pub dense_weight: Option<f32>,
+    /// Share of the training data held out to choose the weight.
+    pub holdout: f32,
+    /// Seed of the held-out split.
+    pub seed: u64,
+    /// Step of the weight grid (0, step, 2·step, …, 1).
+    pub weight_step: f32,
+    /// Languages the encoder understands; messages in other languages use the lexical
+    /// member only. Empty: every language goes through the encoder.
+    pub encoder_languages: Vec<Language>,
+}
+
+impl Default for FusedConfig {
+    fn default() -> Self {
+        Self {
+            lexical: LexicalConfig::default(),
+            dense: tuned_dense_config(),
+            dense_weight: None,
+            holdout: 0.2,
+            seed: 0,
+            weight_step: 0.05,
+            encoder_languages: vec![Language::En],
+        }
+    }
+}
+
+/// How the fusion weight was chosen.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WeightChoice {
+    /// The weight chosen.
+    pub dense_weight: f32,
+    /// Held-out examples the choice was made on (those in the encoder's languages).
+    pub examples: usize,
+    /// Held-out accuracy at each weight of the grid: `(weight, accuracy)`.
+    pub curve: Vec<(f32, f64)>,
+}
+
+/// Picks the dense weight that maximises accuracy of `fuse(lexical, dense, w)` against
+/// `truth` over the grid `0, step, …, 1`; ties go to the higher mean log-probability of the
+/// true label, then to the smaller weight.
+pub fn choose_dense_weight(
+    lexical: &[Vec<(String, f32)>],
+    dense: &[Vec<(String, f32)>],
+    truth: &[String],
+    step: f32,
+) -> WeightChoice {
+    let steps = (1.0 / step.clamp(0.001, 1.0)).round() as usize;
+    let mut curve = Vec::with_capacity(steps + 1);
+    let mut best: Option<(f32, f64, f64)> = None;
+    for s in 0..=steps {
+        let w = s as f32 / steps as f32;
+        let (mut correct, mut loglik) = (0usize, 0.0f64);
+        for ((l, d), t) in lexical.iter().zip(dense).zip(truth) {
+            let f = fuse(l, d, w);
+            if f.first().is_some_and(|(name, _)| name == t) {
+                correct += 1;
+            }
+            let p = f.iter().find(|(name, _)| name == t).map_or(1e-6, |(_, p)| *p);
+            loglik += f64::from(p.max(1e-6)).ln();
+        }
+        let n = truth.len().max(1) as f64;
+        let acc = correct as f64 / n;
+        curve.push((w, acc));
+        let ll = loglik / n;
+        if best.is_none_or(|(_, ba, bl)| acc > ba || (acc == ba && ll > bl)) {
+            best = Some((w, acc, ll));
+        }
+    }
+    WeightChoice { dense_weight: best.map_or(0.0, |b| b.0), examples: truth.len(), curve }
+}
+
+/// What a fused model records besides its lexical member (`fused.json`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FusedParams {
+    /// Format tag.
+    pub format: String,
+    /// [`NEURAL_FILE_VERSION`].
+    pub version: u32,
+    /// Encoder of the neural member (also recorded in its head).
+    pub encoder_id: String,
+    /// Weight of the dense member in [`crate::dense::fuse`].
+    pub dense_weight: f32,
+    /// Languages the encoder is used for.
+    pub encoder_languages: Vec<Language>,
+    /// How the weight was chosen (absent when it was fixed by the configuration).
+    pub weight_choice: Option<WeightChoice>,
+    /// Fingerprint of the lexical member it was trained with (ties `lexical.bin` to this file).
+    pub lexical_fingerprint: String,
+    /// The neural member (absent when no training example was in the encoder's languages).
+    pub neural: Option<NeuralHead>,
+}
+
+/// Lexical + neural models with score fusion.
+pub struct FusedIntentModel {
+    lexical: LexicalIntentClassifier,
+    neural: Option<NeuralIntentModel>,
+    params: FusedParams,
+}
+
+impl std::fmt::Debug for FusedIntentModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FusedIntentModel")
+            .field("encoder_id", &self.params.encoder_id)
+            .field("dense_weight", &self.params.dense_weight)
+            .field("encoder_languages", &self.params.encoder_languages)
+            .finish()
+    }
+}
+
+fn lexical_distribution(model: &LexicalIntentClassifier, text: &str) -> Vec<(String, f32)> {
+    model.rank(text, usize::MAX).into_iter().map(|s| (s.name, s.confidence)).collect()
+}
+
+fn covered(languages: &[Language], text: &str) -> bool {
+    languages.is_empty() || languages.contains(&detect_language(text, &Language::ALL, Language::En))
+}
+
+impl FusedIntentModel {
+    /// Trains both members (and chooses the fusion weight on a held-out split of `examples`
+    /// unless the configuration fixes it). `examples` should be normalised already.
+    pub fn train(
+        encoder: Arc<SentenceEncoder>,
+        examples: &[(String, String)],
+        config: &FusedConfig,
+        progress: Progress<'_>,
+    ) -> Result<Self, NeuralIntentError> {
+        if !(0.0..0.9).contains(&config.holdout) {
+            return Err(NeuralIntentError::InvalidConfig("holdout must be in [0, 0.9)".into()));
+        }
+        if let Some(w) = config.dense_weight.filter(|w| !(0.0..=1.0).contains(w)) {
+            return Err(NeuralIntentError::InvalidConfig(format!("dense_weight {w} is not in [0, 1]")));
+        }
+        let langs = &config.encoder_languages;
+        let texts: Vec<&str> = examples.iter().map(|(t, _)| t.as_str()).collect();
+        let y: Vec<String> = examples.iter().map(|(_, l)| l.clone()).collect();
+        // Only texts in the encoder's languages are embedded; the head learns from those.
+        let dense_rows: Vec<usize> = (0..texts.len()).filter(|&i| covered(langs, texts[i])).collect();
+        let dense_texts: Vec<&str> = dense_rows.iter().map(|&i| texts[i]).collect();
+        let embedded = embed_all(&encoder, &dense_texts, progress)?;
+        let mut x: Vec<Option<Vec<f32>>> = vec![None; texts.len()];
+        for (i, v) in dense_rows.iter().zip(embedded) {
+            x[*i] = Some(v);
+        }
+        let train_members =
+            |rows: &[usize],
+             p: &mut dyn FnMut(Stage, usize, usize)|
+             -> Result<(LexicalIntentClassifier, Option<NeuralIntentModel>), NeuralIntentError> {
+                let lex_examples: Vec<(String, String)> = rows.iter().map(|&i| examples[i].clone()).collect();
+                let lexical =
+                    LexicalIntentClassifier::train(&lex_examples, &config.lexical, &mut |t: TrainProgress| {
+                        p(Stage::Lexical, t.epoch, t.epochs)
+                    })?;
+                let (dx, dy): (Vec<Vec<f32>>, Vec<String>) =
+                    rows.iter().filter_map(|&i| x[i].clone().map(|v| (v, y[i].clone()))).unzip();
+                let neural = if dx.is_empty() {
+                    None
+                } else {
+                    Some(NeuralIntentModel::train_on_embeddings(encoder.clone(), &dx, &dy, &config.dense, p)?)
+                };
+                Ok((lexical, neural))
+            };
+
+        let weight_choice = match config.dense_weight {
+            Some(_) => None,
+            None if config.holdout > 0.0 => {
+                let (tr, ho) = holdout_split(&y, config.holdout, config.seed);
+                let (lexical, neural) = train_members(&tr, progress)?;
+                let (mut ld, mut dd, mut truth) = (Vec::new(), Vec::new(), Vec::new());
+                if let Some(neural) = &neural {
+                    for &i in ho.iter().filter(|&&i| x[i].is_some()) {
+                        ld.push(lexical_distribution(&lexical, texts[i]));
+                        dd.push(neural.distribution_of_embedding(x[i].as_deref().unwrap_or_default()));
+                        truth.push(y[i].clone());
+                    }
+                }
+                Some(choose_dense_weight(&ld, &dd, &truth, config.weight_step))
+            }
+            None => None,
+        };
+        // Too few held-out examples in the encoder's languages to trust a weight (or to have
+        // trained a useful head): lexical only.
+        let dense_weight = config
+            .dense_weight
+            .or(weight_choice.as_ref().map(|c| if c.examples >= MIN_WEIGHT_EXAMPLES { c.dense_weight } else { 0.0 }))
+            .unwrap_or(0.5);
+        let all: Vec<usize> = (0..examples.len()).collect();
+        let (lexical, neural) = train_members(&all, progress)?;
+        let params = FusedParams {
+            format: FUSED_FORMAT.into(),
+            version: NEURAL_FILE_VERSION,
+            encoder_id: encoder.model_id().to_string(),
+            dense_weight,
+            encoder_languages: langs.clone(),
+            weight_choice,
+            lexical_fingerprint: lexical.header().fingerprint.clone(),
+            neural: neural.as_ref().map(|n| n.head.clone()),
+        };
+        Ok(Self { lexical, neural, params })
+    }
+
+    /// What it records besides the lexical member.
+    pub fn params(&self) -> &FusedParams {
+        &self.params
+    }
+
+    /// The lexical member.
+    pub fn lexical(&self) -> &LexicalIntentClassifier {
+        &self.lexical
+    }
+
+    /// The neural member (absent when no training example was in the encoder's languages).
+    pub fn neural(&self) -> Option<&NeuralIntentModel> {
+        self.neural.as_ref()
+    }
+
+    /// The intents it knows (union of both members), sorted.
+    pub fn labels(&self) -> Vec<String> {
+        let neural = self.neural.as_ref().map_or(&[][..], |n| n.labels());
+        let mut l: Vec<String> = self.lexical.labels().iter().chain(neural).cloned().collect();
+        l.sort();
+        l.dedup();
+        l
+    }
+
+    /// Fused probability of every label; `language` `None` = detect it.
+    pub fn distribution(
+        &self,
+        text: &str,
+        language: Option<Language>,
+    ) -> Result<Vec<(String, f32)>, NeuralIntentError> {
+        let langs = &self.params.encoder_languages;
+        let use_encoder = match language {
+            Some(l) => langs.is_empty() || langs.contains(&l),
+            None => covered(langs, text),
+        };
+        let lexical = lexical_distribution(&self.lexical, text);
+        match &self.neural {
+            Some(neural) if use_encoder && self.params.dense_weight > 0.0 => {
+                Ok(fuse(&lexical, &neural.distribution(text)?, self.params.dense_weight))
+            }
+            _ => Ok(lexical),
+        }
+    }
+
+    /// Ranked intents (at most `k`); the language is detected.
+    pub fn rank(&self, text: &str, k: usize) -> Result<Vec<IntentScore>, NeuralIntentError> {
+        Ok(to_ranked(self.distribution(text, None)?, k))
+    }
+
+    /// Writes `dir/lexical.bin` and `dir/fused.json`.
+    pub fn save(&self, dir: &Path) -> Result<(), NeuralIntentError> {
+        self.lexical.save(&dir.join(FUSED_LEXICAL_FILE))?;
+        write_json(&dir.join(FUSED_FILE), &self.params)
+    }
+
+    /// Reads a folder written by [`Self::save`]; `encoder` must be the one it was trained on.
+    pub fn load(dir: &Path, encoder: Arc<SentenceEncoder>) -> Result<Self, NeuralIntentError> {
+        let path = dir.join(FUSED_FILE);
+        let params: FusedParams = read_json(&path)?;
+        let bad = |reason: String| NeuralIntentError::BadFile { path: path.clone(), reason };
+        if params.format != FUSED_FORMAT || params.version != NEURAL_FILE_VERSION {
+            return Err(bad(format!(
+                "format {} v{} is not {FUSED_FORMAT} v{NEURAL_FILE_VERSION}",
+                params.format, params.version
+            )));
+        }
+        if params.neural.as_ref().is_some_and(|n| n.encoder_id != params.encoder_id) {
+            return Err(bad("fusion and neural head name different encoders".into()));
+        }
+        check_encoder(&encoder, &params.encoder_id)?;
+        let lexical = LexicalIntentClassifier::load(&dir.join(FUSED_LEXICAL_FILE))?;
+        if lexical.header().fingerprint != params.lexical_fingerprint {
+            return Err(bad(format!("{FUSED_LEXICAL_FILE} is not the lexical model this fusion was trained with")));
+        }
+        let neural = params.neural.clone().map(|h| NeuralIntentModel::from_parts(encoder, h)).transpose()?;
+        Ok(Self { lexical, neural, params })
+    }
+}
+
+#[async_trait]
+impl IntentClassifier for FusedIntentModel {
+    async fn classify(&self, text: &str, language: Language, top_k: usize) -> Result<Vec<IntentScore>, NluError> {
+        Ok(to_ranked(self.distribution(text, Some(language))?, top_k))
+    }
+}
+
+impl crate::eval::EvalModel for NeuralIntentModel {
+    type Error = NeuralIntentError;
+    fn labels(&self) -> Vec<String> {
+        NeuralIntentModel::labels(self).to_vec()
+    }
+    fn top(&self, text: &str) -> Result<Option<(String, f32)>, NeuralIntentError> {
+        Ok(self.rank(text, 1)?.into_iter().next().map(|s| (s.name, s.confidence)))
+    }
+    fn clear_caches(&self) {
+        self.encoder.clear_cache();
+    }
+}
+
+impl crate::eval::EvalModel for FusedIntentModel {
+    type Error = NeuralIntentError;
+    fn labels(&self) -> Vec<String> {
+        FusedIntentModel::labels(self)
+    }
+    fn top(&self, text: &str) -> Result<Option<(String, f32)>, NeuralIntentError> {
+        Ok(self.rank(text, 1)?.into_iter().next().map(|s| (s.name, s.confidence)))
+    }
+    fn clear_caches(&self) {
+        if let Some(n) = &self.neural {
+            n.encoder.clear_cache();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_is_stratified_and_deterministic() {
+        let labels: Vec<String> = (0..100).map(|i| format!("l{}", i % 4)).collect();
+        let (tr, ho) = holdout_split(&labels, 0.2, 3);
+        assert_eq!((tr.len(), ho.len()), (80, 20));
+        assert_eq!(holdout_split(&labels, 0.2, 3), (tr.clone(), ho.clone()));
+        assert_ne!(holdout_split(&labels, 0.2, 4).1, ho);
+        for l in 0..4 {
+            assert_eq!(ho.iter().filter(|&&i| labels[i] == format!("l{l}")).count(), 5);
+        }
+        let one = vec!["a".to_string()];
+        assert_eq!(holdout_split(&one, 0.2, 0), (vec![0], vec![]));
+    }
+
+    #[test]
+    fn weight_choice_prefers_the_member_that_is_right() {
+        let d = |a: f32| vec![("a".to_string(), a), ("b".to_string(), 1.0 - a)];
+        let truth = vec!["a".to_string(), "b".to_string(), "a".to_string()];
+        // Lexical is wrong on example 2, dense right everywhere.
+        let lex = vec![d(0.9), d(0.8), d(0.9)];
+        let den = vec![d(0.7), d(0.1), d(0.8)];
+        let c = choose_dense_weight(&lex, &den, &truth, 0.1);
+        assert_eq!(c.curve.len(), 11);
+        assert!(c.dense_weight >= 0.5, "{c:?}");
+        assert_eq!(c.curve.iter().find(|(w, _)| *w == c.dense_weight).map(|x| x.1), Some(1.0));
+        assert!(choose_dense_weight(&lex, &lex, &truth, 0.1).dense_weight <= 0.1);
+    }
+
+    #[test]
+    fn language_coverage() {
+        assert!(covered(&[Language::En], "where is my card"));
+        assert!(!covered(&[Language::En], "我要退货"));
+        assert!(covered(&[], "我要退货"));
+    }
+
+    /// Needs the all-MiniLM-L6-v2 folder in `KEFU_MINILM_DIR` (as `tests/neural_minilm.rs`):
+    /// training is deterministic, a saved fused model round-trips, another encoder is refused
+    /// and Chinese falls back to the lexical member.
+    #[test]
+    fn fused_model_records_its_encoder() {
+        let Some(dir) = std::env::var_os("KEFU_MINILM_DIR").map(PathBuf::from) else {
+            panic!("KEFU_MINILM_DIR is not set (the all-MiniLM-L6-v2 folder; see scripts/test)");
+        };
+        let load = |name: Option<&str>| {
+            let options = crate::neural::EncoderOptions { name: name.map(String::from), ..Default::default() };
+            Arc::new(SentenceEncoder::load_with(&dir, crate::neural::Device::Cpu, options).unwrap())
+        };
+        let (encoder, other) = (load(None), load(Some("another-encoder")));
+        assert_ne!(encoder.model_id(), other.model_id());
+        let examples: Vec<(String, String)> = [
+            ("where is my parcel", "track"),
+            ("my package has not arrived", "track"),
+            ("when will my order be delivered", "track"),
+            ("track my shipment", "track"),
+            ("快递到哪了", "track"),
+            ("I want my money back", "refund"),
+            ("please refund my purchase", "refund"),
+            ("how do I get a refund", "refund"),
+            ("return the item for a refund", "refund"),
+            ("我要退款", "refund"),
+        ]
+        .iter()
+        .map(|(t, l)| (t.to_string(), l.to_string()))
+        .collect();
+        let config = FusedConfig { holdout: 0.4, ..Default::default() };
+        let a = FusedIntentModel::train(encoder.clone(), &examples, &config, &mut |_, _, _| {}).unwrap();
+        let b = FusedIntentModel::train(encoder.clone(), &examples, &config, &mut |_, _, _| {}).unwrap();
+        assert_eq!(a.params(), b.params(), "deterministic for a seed");
+        assert_eq!(a.rank("where is my delivery", 1).unwrap()[0].name, "track");
+        let lexical_only = lexical_distribution(a.lexical(), "退款");
+        assert_eq!(a.distribution("退款", None).unwrap(), lexical_only, "zh is not embedded");
+
+        let tmp = std::env::temp_dir().join(format!("kefu-fused-test-{}", std::process::id()));
+        a.save(&tmp).unwrap();
+        let back = FusedIntentModel::load(&tmp, encoder.clone()).unwrap();
+        assert_eq!(back.rank("refund please", 2).unwrap(), a.rank("refund please", 2).unwrap());
+        let refused = FusedIntentModel::load(&tmp, other.clone());
+        assert!(matches!(refused, Err(NeuralIntentError::EncoderMismatch { .. })), "{refused:?}");
+        let neural = a.neural().unwrap();
+        neural.save(&tmp.join("neural.json")).unwrap();
+        assert!(NeuralIntentModel::load(&tmp.join("neural.json"), encoder).is_ok());
+        let refused = NeuralIntentModel::load(&tmp.join("neural.json"), other);
+        assert!(matches!(refused, Err(NeuralIntentError::EncoderMismatch { .. })));
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+}
