@@ -46,6 +46,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Retrieval quality (R@1, R@5, MRR@10) and latency on labelled queries: TF-IDF, BM25,
+    /// and with `--encoder` (neural builds) dense and hybrid rows.
+    Eval(crate::kb_eval::EvalArgs),
     /// Entries, documents and size per tenant.
     Stats {
         /// Index folder.
@@ -82,6 +85,7 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
                 }
             }
         }
+        Command::Eval(args) => crate::kb_eval::run(args)?,
         Command::Stats { index } => {
             let s = open(&index)?.stats().map_err(|e| e.to_string())?;
             println!("entries    {}", s.entries);

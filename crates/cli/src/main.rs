@@ -7,6 +7,8 @@ mod check;
 mod eval;
 #[cfg(feature = "kb")]
 mod kb;
+#[cfg(feature = "kb")]
+mod kb_eval;
 mod parse;
 mod test_cmd;
 mod train;

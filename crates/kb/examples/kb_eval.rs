@@ -41,8 +41,12 @@ fn main() -> Res<()> {
             &args.get(2).filter(|a| *a != "faqindex").map(PathBuf::from).unwrap_or(data.join("banking77")),
             args.iter().any(|a| a == "faqindex"),
         ),
+        #[cfg(feature = "ann")]
+        Some("dense-scale") => dense_scale(args.get(1).and_then(|n| n.parse().ok()).unwrap_or(10_000)),
         _ => {
-            eprintln!("usage: kb_eval stackfaq [DIR] | zh [FAQ_YAML] [CAIS_DIR] | scale N [BANKING77_DIR] [faqindex]");
+            eprintln!(
+                "usage: kb_eval stackfaq [DIR] | zh [FAQ_YAML] [CAIS_DIR] | scale N [BANKING77_DIR] [faqindex] | dense-scale N"
+            );
             std::process::exit(2)
         }
     }
@@ -424,6 +428,102 @@ fn scale(n: usize, dir: &Path, with_faqindex: bool) -> Res<()> {
             m.pct(0.99),
             same_intent as f64 / queries.len() as f64
         );
+    }
+    Ok(())
+}
+
+// ---------- dense scale ----------
+
+/// Vectors looked up by text: stands in for the encoder so that only the index is timed
+/// (a MiniLM query embedding costs ~10–20 ms on 2 cores on top; see the README).
+#[cfg(feature = "ann")]
+struct Table {
+    dim: usize,
+    vectors: std::collections::HashMap<String, Vec<f32>>,
+}
+
+#[cfg(feature = "ann")]
+impl kefu_core::TextEmbedder for Table {
+    fn model_id(&self) -> &str {
+        "table"
+    }
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, kefu_core::EmbedError> {
+        texts
+            .iter()
+            .map(|t| self.vectors.get(*t).cloned().ok_or_else(|| kefu_core::EmbedError::Failed(t.to_string())))
+            .collect()
+    }
+}
+
+/// `n` entries of one 384-d unit vector each, clustered (like paraphrases) around n/20
+/// centres; 500 queries near random entries. Exact scan vs HNSW: build time, RSS growth,
+/// latency, and how often HNSW's top-1 equals the exact top-1.
+#[cfg(feature = "ann")]
+fn dense_scale(n: usize) -> Res<()> {
+    use kefu_kb::{DenseFaqIndex, DenseOptions};
+    use std::sync::Arc;
+    let dim = 384;
+    let mut rng = Lcg(42);
+    let mut uniform = move || (rng.next() as f32 / (1u64 << 31) as f32) - 0.5;
+    let unit = |v: Vec<f32>| {
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-9);
+        v.into_iter().map(|x| x / norm).collect::<Vec<f32>>()
+    };
+    let centres: Vec<Vec<f32>> = (0..(n / 20).max(1)).map(|_| (0..dim).map(|_| uniform()).collect()).collect();
+    let mut vectors = std::collections::HashMap::new();
+    let mut entries = Vec::with_capacity(n);
+    for i in 0..n {
+        let c = &centres[i % centres.len()];
+        vectors.insert(format!("q{i}"), unit(c.iter().map(|x| x + 0.5 * uniform()).collect()));
+        entries.push(FaqEntry {
+            id: format!("e{i}"),
+            questions: [(Language::En, vec![format!("q{i}")])].into(),
+            answer: [(Language::En, format!("a{i}"))].into(),
+            tags: vec![],
+        });
+    }
+    let queries: Vec<String> = (0..500).map(|j| format!("query{j}")).collect();
+    for (j, q) in queries.iter().enumerate() {
+        let target = &vectors[&format!("q{}", (j * 7919) % n)];
+        vectors.insert(q.clone(), unit(target.iter().map(|x| x + 0.03 * uniform()).collect()));
+    }
+    let table = Arc::new(Table { dim, vectors });
+    let mut tops: Vec<Vec<String>> = Vec::new();
+    println!("| index | entries | build s | RSS growth MiB | p50 ms | p99 ms | top-1 = exact |");
+    println!("|---|---|---|---|---|---|---|");
+    for (name, threshold) in [("dense exact", usize::MAX), ("dense HNSW (ann)", 0)] {
+        let rss0 = rss_kib("VmRSS:");
+        let started = Instant::now();
+        let index = DenseFaqIndex::new(table.clone(), DenseOptions { ann_threshold: threshold, ..Default::default() });
+        index.upsert_many("*", entries.clone())?;
+        let build = started.elapsed();
+        let rss = rss_kib("VmRSS:").saturating_sub(rss0);
+        let mut times = Vec::new();
+        let mut top = Vec::new();
+        for q in &queries {
+            let query = KbQuery { tenant: "t".into(), text: q.clone(), language: Language::En, top_k: 5 };
+            let t = Instant::now();
+            let hits = index.search_sync(&query)?;
+            times.push(t.elapsed());
+            top.push(hits.first().map(|h| h.id.clone()).unwrap_or_default());
+        }
+        times.sort();
+        let ms = |p: f64| times[((times.len() - 1) as f64 * p) as usize].as_secs_f64() * 1000.0;
+        let agree = tops
+            .first()
+            .map_or(1.0, |exact| exact.iter().zip(&top).filter(|(a, b)| a == b).count() as f64 / top.len() as f64);
+        println!(
+            "| {name} | {n} | {:.2} | {:.0} | {:.3} | {:.3} | {:.3} |",
+            build.as_secs_f64(),
+            rss as f64 / 1024.0,
+            ms(0.5),
+            ms(0.99),
+            agree
+        );
+        tops.push(top);
     }
     Ok(())
 }

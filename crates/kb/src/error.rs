@@ -31,6 +31,17 @@ pub enum Error {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// The sentence embedder failed.
+    #[error("embedding: {0}")]
+    Embedding(#[from] kefu_core::EmbedError),
+    /// The embedder returned vectors of another length than the index holds.
+    #[error("embedder returned {got}-dimensional vectors, the index holds {expected}")]
+    Dimension {
+        /// The index's dimension.
+        expected: usize,
+        /// What the embedder returned.
+        got: usize,
+    },
     /// An import file is not of a supported format (by extension).
     #[error("{file}: unsupported format (expected .yaml, .yml, .json or .csv)")]
     UnsupportedFormat {

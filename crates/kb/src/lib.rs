@@ -7,10 +7,13 @@
 //!
 //! The in-memory [`FaqIndex`] scores questions by TF-IDF cosine over word and character
 //! n-grams (characters carry Chinese, which has no spaces). It is exact and fast for the few
-//! thousand entries a bot folder holds; larger, disk-backed and dense-vector retrieval
-//! arrives as further implementations of the same trait.
+//! thousand entries a bot folder holds. [`DenseFaqIndex`] retrieves by sentence-embedding
+//! cosine through core's `TextEmbedder` (the `neural` encoder of `kefu-nlu`), and
+//! [`HybridKb`] fuses a lexical index with it.
 //!
 //! ## Cargo features
+//! * `ann` — HNSW approximate search (`hnsw_rs`) for dense indexes above
+//!   [`DenseOptions::ann_threshold`] question variants; exact scan below it and without it.
 //! * `tantivy` — `TantivyFaqIndex`: BM25 over question variants on tantivy, in RAM or in a
 //!   memory-mapped directory, incremental upsert/remove, bulk import from YAML/JSON/CSV
 //!   (module `import`), per-tenant statistics, raw BM25 candidates for hybrid fusion
@@ -23,15 +26,21 @@
 
 #[cfg(feature = "tantivy")]
 pub mod analysis;
+#[cfg(feature = "ann")]
+mod ann;
+mod dense;
 mod error;
 mod faq_index;
+mod hybrid;
 #[cfg(feature = "tantivy")]
 pub mod import;
 #[cfg(feature = "tantivy")]
 mod tantivy_index;
 
+pub use dense::{DenseFaqIndex, DenseOptions};
 pub use error::{Error, Result};
 pub use faq_index::{FaqDocument, FaqIndex, SHARED_TENANT};
+pub use hybrid::{fuse, Fusion, HybridKb, HybridOptions};
 #[cfg(feature = "tantivy")]
 pub use tantivy_index::{
     Bm25Hit, ImportReport, KbStats, Normalization, TantivyFaqIndex, TantivyOptions, TenantStats, MAX_QUERY_BYTES,

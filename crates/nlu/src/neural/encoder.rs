@@ -442,3 +442,18 @@ fn folder_name(dir: &Path) -> String {
 fn device_error(e: &candle_core::Error) -> EncoderError {
     EncoderError::Device(candle_message(e))
 }
+
+/// The encoder as the engine-wide embedding contract (used by `kefu-kb`'s dense index).
+impl kefu_core::TextEmbedder for SentenceEncoder {
+    fn model_id(&self) -> &str {
+        SentenceEncoder::model_id(self)
+    }
+
+    fn dim(&self) -> usize {
+        SentenceEncoder::dim(self)
+    }
+
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, kefu_core::EmbedError> {
+        SentenceEncoder::embed(self, texts).map_err(|e| kefu_core::EmbedError::Failed(e.to_string()))
+    }
+}
