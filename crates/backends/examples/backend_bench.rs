@@ -1,8 +1,15 @@
-//! End-to-end engine throughput with each session store, and events/s through Redis Streams.
+//! End-to-end engine throughput with each session store, and events/s through Redis Streams
+//! (and Kafka, with the `kafka` feature).
 //!
 //! `cargo run --release -p kefu-backends --features embedded,redis --example backend_bench [-- --secs 10 --concurrency 8]`
 //! Starts its own redis-server (127.0.0.1, free port, AOF with fsync every second) and stops it.
+//! With `--features embedded,redis,kafka` and `KEFU_KAFKA_CLASSPATH` (see scripts/test) it also
+//! starts a Kafka broker (KRaft, the tests' harness) and measures the Kafka transport.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[cfg(feature = "kafka")]
+#[path = "../tests/common/kafka.rs"]
+mod kafka_broker;
 
 use kefu::{Engine, Turn};
 use kefu_backends::store::embedded::EmbeddedSessionStore;
@@ -150,4 +157,43 @@ async fn main() {
     println!("|---|---|");
     println!("| publish (one pipeline of 10 events per turn) | {publish:.0} |");
     println!("| consume + ack (poll 500, one XACK per event) | {consume:.0} |");
+
+    #[cfg(feature = "kafka")]
+    kafka_events(&batch).await;
+}
+
+/// The same 50,000 events through Kafka: one produce per turn, then `process` (poll up to 500,
+/// deduplicate by id in memory, no-op handler, one offset commit per batch).
+#[cfg(feature = "kafka")]
+async fn kafka_events(batch: &[Vec<EventEnvelope>]) {
+    use kefu_backends::transport::kafka::{
+        ensure_topic, KafkaEventConsumer, KafkaEventSink, KafkaSettings, MemoryProcessedIds,
+    };
+    let broker = kafka_broker::KafkaBroker::start();
+    let settings = KafkaSettings::new(&broker.bootstrap());
+    let client = settings.client().await.unwrap();
+    ensure_topic(&settings, &client, "bench-events", 4).await.unwrap();
+    let sink = KafkaEventSink::connect(&settings, "bench-events").await.unwrap();
+    let total: usize = batch.iter().map(Vec::len).sum();
+    let t0 = Instant::now();
+    for b in batch {
+        sink.publish(b).await.unwrap();
+    }
+    let publish = total as f64 / t0.elapsed().as_secs_f64();
+    let ids = Arc::new(MemoryProcessedIds::new(total));
+    let mut consumer = KafkaEventConsumer::connect(&settings, "bench-events", "g", ids).await.unwrap();
+    let t0 = Instant::now();
+    let mut consumed = 0;
+    while consumed < total {
+        let report =
+            consumer.process(500, Duration::from_millis(100), |_e| async { Ok::<(), String>(()) }).await.unwrap();
+        consumed += report.handled + report.duplicates;
+    }
+    let consume = consumed as f64 / t0.elapsed().as_secs_f64();
+    println!();
+    println!("| Kafka (one broker, 4 partitions) | events/s |");
+    println!("|---|---|");
+    println!("| publish (one produce of 10 events per turn, acks=all) | {publish:.0} |");
+    println!("| consume (process: poll 500, dedup by id, commit per batch) | {consume:.0} |");
+    drop(broker);
 }

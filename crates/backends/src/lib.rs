@@ -13,6 +13,8 @@
 //!   automatic reconnection.
 //! - `archive` — [`archive::TranscriptArchive`]: PII-redacted, gzip-compressed JSON Lines of
 //!   conversations in object storage (local folder or S3-compatible), optional AES-256-GCM.
+//! - `kafka` — [`transport::kafka`]: events to Apache Kafka keyed by conversation, and a consumer
+//!   with committed offsets, retries, a dead-letter topic and deduplication (pure-Rust client).
 #![warn(missing_docs)]
 
 pub mod analytics;
