@@ -8,7 +8,8 @@ use std::time::Instant;
 pub struct Args {
     /// The bot folder.
     bot_dir: PathBuf,
-    /// Where to write the model (default <bot-dir>/.kefu/intent-model.bin).
+    /// Where to write the model (default <bot-dir>/.kefu/intent-model.bin; for the neural and
+    /// fused pipelines the folder <bot-dir>/.kefu/fused/).
     #[arg(long)]
     output: Option<PathBuf>,
 }
@@ -22,7 +23,7 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
         }
     };
     if bot.nlu.pipeline != "lexical" {
-        return Err(format!("nlu.pipeline `{}` needs a build with the `neural` feature", bot.nlu.pipeline));
+        return train_with_encoder(&a, &bot);
     }
     let bar = crate::training_bar();
     let started = Instant::now();
@@ -43,4 +44,51 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
         path.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// `neural`/`fused`: embeds the examples with the bot's encoder, trains the fused model and
+/// writes it to `<bot-dir>/.kefu/fused/` (or `--output`).
+#[cfg(feature = "neural")]
+fn train_with_encoder(a: &Args, bot: &kefu::BotDefinition) -> Result<ExitCode, String> {
+    use kefu_nlu::neural_intent::{FusedIntentModel, Stage};
+    let started = Instant::now();
+    let encoder = kefu::pipeline::load_encoder(&a.bot_dir, bot).map_err(|e| e.to_string())?;
+    let examples: Vec<(String, String)> =
+        bot.training_examples().into_iter().map(|(t, l)| (kefu::core::text::normalize(&t), l)).collect();
+    let bar = crate::training_bar();
+    let model =
+        FusedIntentModel::train(encoder, &examples, &kefu::pipeline::fused_config(bot), &mut |stage, done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+            bar.set_message(match stage {
+                Stage::Embedding => "embedding examples",
+                Stage::Dense => "training the dense head",
+                Stage::Lexical => "training the lexical model",
+            });
+        })
+        .map_err(|e| e.to_string())?;
+    bar.finish_and_clear();
+    let dir = a.output.clone().unwrap_or_else(|| kefu::pipeline::default_fused_dir(&a.bot_dir));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    model.save(&dir).map_err(|e| e.to_string())?;
+    let p = model.params();
+    println!(
+        "trained the {} model ({} examples, encoder {}, dense weight {:.2} for {:?}) in {:.2} s → {}",
+        bot.nlu.pipeline,
+        examples.len(),
+        p.encoder_id,
+        p.dense_weight,
+        p.encoder_languages,
+        started.elapsed().as_secs_f64(),
+        dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(not(feature = "neural"))]
+fn train_with_encoder(_a: &Args, bot: &kefu::BotDefinition) -> Result<ExitCode, String> {
+    Err(format!(
+        "nlu.pipeline `{}` needs a kefu built with the sentence encoder: cargo build --release --bin kefu --features neural",
+        bot.nlu.pipeline
+    ))
 }

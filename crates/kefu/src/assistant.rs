@@ -110,8 +110,12 @@ impl AssistantBuilder {
                     f(p);
                 }
             };
-            let classifier = load_or_train(&bot, path.as_deref(), &mut report)?;
-            builder = builder.classifier(Arc::new(classifier));
+            if bot.nlu.pipeline == "lexical" {
+                let classifier = load_or_train(&bot, path.as_deref(), &mut report)?;
+                builder = builder.classifier(Arc::new(classifier));
+            } else {
+                builder = self.with_encoder(builder, &bot)?;
+            }
             builder = builder.extractor(Arc::new(kefu_nlu::BuiltinEntityExtractor));
         }
         #[cfg(not(feature = "nlu"))]
@@ -123,7 +127,7 @@ impl AssistantBuilder {
         }
         #[cfg(feature = "kb")]
         {
-            if !bot.faq.is_empty() {
+            if !bot.faq.is_empty() && bot.nlu.pipeline == "lexical" {
                 builder = builder.knowledge_base(Arc::new(kefu_kb::FaqIndex::from_entries(&bot.faq)));
             }
         }
@@ -141,6 +145,41 @@ impl AssistantBuilder {
     }
 }
 
+impl AssistantBuilder {
+    /// Wires the `neural`/`fused` pipeline: encoder, fused intent model, hybrid FAQ index.
+    #[cfg(feature = "neural")]
+    fn with_encoder(
+        &mut self,
+        mut builder: kefu_core::EngineBuilder,
+        bot: &BotDefinition,
+    ) -> Result<kefu_core::EngineBuilder, Error> {
+        let encoder = crate::pipeline::load_encoder(&self.dir, bot)?;
+        let cache = self.cache_model.then(|| crate::pipeline::default_fused_dir(&self.dir));
+        let model =
+            crate::pipeline::load_or_train_fused(bot, encoder.clone(), cache.as_deref(), &mut |stage, done, total| {
+                tracing::debug!(?stage, done, total, "training the fused intent model");
+            })?;
+        builder = builder.classifier(Arc::new(model));
+        #[cfg(feature = "kb")]
+        if !bot.faq.is_empty() {
+            builder = builder.knowledge_base(crate::pipeline::hybrid_kb(bot, encoder)?);
+        }
+        Ok(builder)
+    }
+
+    #[cfg(all(feature = "nlu", not(feature = "neural")))]
+    fn with_encoder(
+        &mut self,
+        _builder: kefu_core::EngineBuilder,
+        bot: &BotDefinition,
+    ) -> Result<kefu_core::EngineBuilder, Error> {
+        Err(Error::Core(kefu_core::Error::Config(format!(
+            "nlu.pipeline `{}` needs kefu's `neural` feature (a build with the sentence encoder)",
+            bot.nlu.pipeline
+        ))))
+    }
+}
+
 /// Trains the bot's intent model.
 #[cfg(feature = "nlu")]
 pub fn train(
@@ -152,7 +191,7 @@ pub fn train(
 }
 
 #[cfg(feature = "nlu")]
-fn normalized_examples(bot: &BotDefinition) -> Vec<(String, String)> {
+pub(crate) fn normalized_examples(bot: &BotDefinition) -> Vec<(String, String)> {
     bot.training_examples().into_iter().map(|(t, l)| (kefu_core::text::normalize(&t), l)).collect()
 }
 

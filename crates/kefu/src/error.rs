@@ -10,6 +10,18 @@ pub enum Error {
     #[cfg(feature = "nlu")]
     #[error(transparent)]
     Nlu(#[from] kefu_nlu::Error),
+    /// From the sentence encoder or the neural/fused intent model.
+    #[cfg(feature = "neural")]
+    #[error(transparent)]
+    Neural(#[from] kefu_nlu::neural_intent::NeuralIntentError),
+    /// The sentence encoder could not be loaded.
+    #[cfg(feature = "neural")]
+    #[error(transparent)]
+    Encoder(#[from] kefu_nlu::neural::EncoderError),
+    /// From the knowledge base (indexing the FAQ).
+    #[cfg(feature = "kb")]
+    #[error(transparent)]
+    Kb(#[from] kefu_kb::Error),
     /// The async runtime of the blocking facade could not start.
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),

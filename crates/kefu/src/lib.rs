@@ -19,12 +19,16 @@
 //! ## Features
 //! - `nlu` (default) — lexical intent model and built-in entities.
 //! - `kb` (default) — FAQ retrieval.
+//! - `neural` — the `neural`/`fused` NLU pipelines (sentence encoder on candle) and the
+//!   hybrid FAQ index ([`pipeline`]).
 //! - `webhook` — HTTP webhook actions.
 #![warn(missing_docs)]
 
 mod assistant;
 pub mod blocking;
 mod error;
+#[cfg(feature = "neural")]
+pub mod pipeline;
 
 #[cfg(feature = "nlu")]
 pub use assistant::{load_or_train, train};

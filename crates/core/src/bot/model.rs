@@ -59,12 +59,25 @@ fn default_timezone() -> String {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NluConfig {
-    /// `lexical` (default); other issues add `neural` and `fused`.
+    /// `lexical` (default), `neural` (sentence encoder + dense head) or `fused` (both, score
+    /// fusion with a weight chosen on held-out training data).
     #[serde(default = "default_pipeline")]
     pub pipeline: String,
     /// Training seed (training is deterministic).
     #[serde(default)]
     pub seed: u64,
+    /// Sentence-encoder folder (Hugging Face layout) for `neural`/`fused`, relative to the
+    /// bot folder. The environment variable `KEFU_ENCODER_DIR` overrides it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoder: Option<String>,
+    /// Languages the encoder understands; messages in other languages use the lexical model
+    /// (and the lexical knowledge base). Default: `[en]` (all-MiniLM-L6-v2 is English-only).
+    #[serde(default = "default_encoder_languages")]
+    pub encoder_languages: Vec<Language>,
+}
+
+fn default_encoder_languages() -> Vec<Language> {
+    vec![Language::En]
 }
 
 fn default_pipeline() -> String {
@@ -73,7 +86,7 @@ fn default_pipeline() -> String {
 
 impl Default for NluConfig {
     fn default() -> Self {
-        Self { pipeline: default_pipeline(), seed: 0 }
+        Self { pipeline: default_pipeline(), seed: 0, encoder: None, encoder_languages: default_encoder_languages() }
     }
 }
 
