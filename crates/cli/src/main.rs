@@ -5,6 +5,7 @@ mod analytics;
 mod chat;
 mod check;
 mod eval;
+mod import_rasa;
 #[cfg(feature = "kb")]
 mod kb;
 #[cfg(feature = "kb")]
@@ -42,6 +43,8 @@ enum Command {
     Kb(kb::Args),
     /// Extract built-in entities (numbers, amounts, dates/times, phones…) from text.
     Parse(parse::Args),
+    /// Convert Rasa NLU training data (YAML) into a bot folder.
+    ImportRasa(import_rasa::Args),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +61,7 @@ fn main() -> ExitCode {
         Command::EvalIntents(a) => eval::run(a),
         Command::Parse(a) => parse::run(a),
         Command::Analytics(a) => analytics::run(a),
+        Command::ImportRasa(a) => import_rasa::run(a),
         #[cfg(feature = "kb")]
         Command::Kb(a) => kb::run(a),
     };
