@@ -21,9 +21,10 @@ pub struct Args {
     /// Label of out-of-scope examples: adds OOS recall/precision and in-scope accuracy.
     #[arg(long)]
     oos_label: Option<String>,
-    /// With --oos-label: a top confidence below this counts as out-of-scope.
-    #[arg(long, default_value_t = 0.0)]
-    oos_threshold: f32,
+    /// With --oos-label: a top confidence below this counts as out-of-scope; `auto` chooses it
+    /// on a held-out 20 % of the training data (never the test set).
+    #[arg(long, default_value = "0")]
+    oos_threshold: String,
     /// NLU pipeline to evaluate: `lexical` (TF-IDF + linear model), `neural` (sentence encoder +
     /// linear head) or `fused` (both, score fusion); the last two need --model and a build with
     /// feature `neural`.
@@ -55,7 +56,18 @@ pub struct Args {
 pub fn run(a: Args) -> Result<ExitCode, String> {
     let train = read_csv(&a.train, &a.text_col, &a.label_col).map_err(|e| e.to_string())?;
     let test = read_csv(&a.test, &a.text_col, &a.label_col).map_err(|e| e.to_string())?;
-    let mut opts = EvalOptions { oos_label: a.oos_label.clone(), oos_threshold: a.oos_threshold, ..Default::default() };
+    let (oos_threshold, calibrate_oos) = match a.oos_threshold.as_str() {
+        "auto" => (0.0, true),
+        number => (
+            number
+                .parse::<f32>()
+                .ok()
+                .filter(|t| (0.0..=1.0).contains(t))
+                .ok_or_else(|| format!("--oos-threshold: expected `auto` or a number in [0, 1], got `{number}`"))?,
+            false,
+        ),
+    };
+    let mut opts = EvalOptions { oos_label: a.oos_label.clone(), oos_threshold, calibrate_oos, ..Default::default() };
     opts.config.seed = a.seed;
     let report = match a.nlu.as_str() {
         "lexical" => {
@@ -97,10 +109,11 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
     println!("latency p50 / p99 {:.4} / {:.4} ms per utterance", report.p50_ms, report.p99_ms);
     if let (Some(r), Some(p), Some(i)) = (report.oos_recall, report.oos_precision, report.in_scope_accuracy) {
         println!(
-            "out-of-scope      recall {:.2} %, precision {:.2} %; in-scope accuracy {:.2} %",
+            "out-of-scope      recall {:.2} %, precision {:.2} %; in-scope accuracy {:.2} % (threshold {:.3})",
             r * 100.0,
             p * 100.0,
-            i * 100.0
+            i * 100.0,
+            report.oos_threshold.unwrap_or_default()
         );
     }
     println!();

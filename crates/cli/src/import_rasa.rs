@@ -37,11 +37,6 @@ fn parse_language(s: &str) -> Result<Language, String> {
 const POLICY_INTENTS: [&str; 4] = ["affirm", "deny", "cancel", "out_of_scope"];
 /// Files the import writes (`bot.yaml` only when the folder has no `bot:` section).
 const OUTPUT_FILES: [&str; 3] = ["intents.yaml", "entities.yaml", "responses.yaml"];
-/// Rasa's annotation syntax: `[text](entity)`, `[text](entity:value)`, `[text]{json}`, `[text][json, …]`.
-const ANNOTATION: &str =
-    r"\[(?P<text>[^\]]+?)\](?:\((?P<entity>[^:)]+?)(?::(?P<value>[^)]+))?\)|\{(?P<dict>[^}]+?)\}|\[(?P<list>.*?)\])";
-/// One JSON object inside a `[text][…]` list annotation.
-const ANNOTATION_DICT: &str = r"\{[^}]+?\}";
 /// At most this many lines per list of notes or skipped items are printed.
 const MAX_LISTED: usize = 25;
 
@@ -215,11 +210,7 @@ struct RasaData {
 }
 
 fn read_source(source: &Path) -> Result<RasaData, ImportError> {
-    let mut reader = Reader {
-        annotation: compile(ANNOTATION)?,
-        annotation_dict: compile(ANNOTATION_DICT)?,
-        data: RasaData::default(),
-    };
+    let mut reader = Reader { data: RasaData::default() };
     let meta = std::fs::metadata(source)
         .map_err(|e| ImportError::Io { path: source.to_path_buf(), message: format!("cannot read: {e}") })?;
     if meta.is_dir() {
@@ -242,11 +233,6 @@ fn read_source(source: &Path) -> Result<RasaData, ImportError> {
     Ok(reader.data)
 }
 
-fn compile(pattern: &str) -> Result<Regex, ImportError> {
-    Regex::new(pattern)
-        .map_err(|e| ImportError::Io { path: PathBuf::from("<built-in pattern>"), message: e.to_string() })
-}
-
 /// The `*.yml` / `*.yaml` files below `dir`, skipping hidden entries (`.rasa/`, `.git/`).
 fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ImportError> {
     let io = |e: std::io::Error| ImportError::Io { path: dir.to_path_buf(), message: format!("cannot read: {e}") };
@@ -267,8 +253,6 @@ fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ImportError> {
 }
 
 struct Reader {
-    annotation: Regex,
-    annotation_dict: Regex,
     data: RasaData,
 }
 
@@ -481,24 +465,22 @@ impl Reader {
         let mut text = String::new();
         let mut annotations = Vec::new();
         let mut last = 0;
-        for caps in self.annotation.captures_iter(raw) {
-            let (Some(whole), Some(span)) = (caps.get(0), caps.name("text")) else { continue };
-            text.push_str(&raw[last..whole.start()]);
-            text.push_str(span.as_str());
-            last = whole.end();
-            let span = span.as_str();
-            if let Some(entity) = caps.name("entity") {
-                annotations.push(Annotation {
-                    entity: entity.as_str().trim().to_string(),
-                    text: span.to_string(),
-                    value: caps.name("value").map(|v| v.as_str().trim().to_string()),
+        for found in find_annotations(raw) {
+            text.push_str(&raw[last..found.start]);
+            text.push_str(found.text);
+            last = found.end;
+            match found.form {
+                Form::Entity { entity, value } => annotations.push(Annotation {
+                    entity: entity.trim().to_string(),
+                    text: found.text.to_string(),
+                    value: value.map(|v| v.trim().to_string()),
                     role_or_group: false,
-                });
-            } else if let Some(dict) = caps.name("dict") {
-                annotations.push(self.dict_annotation(&format!("{{{}}}", dict.as_str()), span, &loc)?);
-            } else if let Some(list) = caps.name("list") {
-                for m in self.annotation_dict.find_iter(list.as_str()) {
-                    annotations.push(self.dict_annotation(m.as_str(), span, &loc)?);
+                }),
+                Form::Object(json) => annotations.push(self.dict_annotation(json, found.text, &loc)?),
+                Form::List(items) => {
+                    for json in json_objects(items) {
+                        annotations.push(self.dict_annotation(json, found.text, &loc)?);
+                    }
                 }
             }
         }
@@ -1129,4 +1111,107 @@ fn print_summary(a: &Args, conv: &Converted, files: &[(&str, String)]) {
          collect.",
         a.bot_dir.join("responses.yaml").display()
     );
+}
+
+/// One inline annotation of a Rasa example: `[text](entity)`, `[text](entity:value)`,
+/// `[text]{json object}` or `[text][json object, …]`.
+struct Found<'a> {
+    /// Byte range of the whole annotation in the example.
+    start: usize,
+    end: usize,
+    /// The annotated words.
+    text: &'a str,
+    form: Form<'a>,
+}
+
+enum Form<'a> {
+    Entity {
+        entity: &'a str,
+        value: Option<&'a str>,
+    },
+    /// `{…}` including the braces.
+    Object(&'a str),
+    /// The inside of `[…]`.
+    List(&'a str),
+}
+
+/// Scans an example left to right for annotations; brackets that do not form one are text.
+fn find_annotations(raw: &str) -> Vec<Found<'_>> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(open) = raw[from..].find('[').map(|i| from + i) {
+        let Some(found) = annotation_at(raw, open) else {
+            from = open + 1;
+            continue;
+        };
+        from = found.end;
+        out.push(found);
+    }
+    out
+}
+
+/// The annotation starting at the `[` at byte `open`, if there is one.
+fn annotation_at(raw: &str, open: usize) -> Option<Found<'_>> {
+    let close = open + 1 + raw[open + 1..].find(']')?;
+    let text = &raw[open + 1..close];
+    if text.trim().is_empty() || text.contains('[') {
+        return None;
+    }
+    let rest = &raw[close + 1..];
+    let (form, len) = match rest.chars().next()? {
+        '(' => {
+            let inner_len = rest[1..].find(')')?;
+            let inner = &rest[1..1 + inner_len];
+            let (entity, value) = match inner.split_once(':') {
+                Some((e, v)) => (e, Some(v).filter(|v| !v.trim().is_empty())),
+                None => (inner, None),
+            };
+            if entity.trim().is_empty() {
+                return None;
+            }
+            (Form::Entity { entity, value }, inner_len + 2)
+        }
+        '{' => {
+            let inner_len = rest.find('}')?;
+            (Form::Object(&rest[..=inner_len]), inner_len + 1)
+        }
+        '[' => {
+            let inner_len = rest[1..].find(']')?;
+            (Form::List(&rest[1..1 + inner_len]), inner_len + 2)
+        }
+        _ => return None,
+    };
+    Some(Found { start: open, end: close + 1 + len, text, form })
+}
+
+/// The `{…}` objects of a list annotation (annotation objects hold no nested braces).
+fn json_objects(list: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(open) = list[from..].find('{').map(|i| from + i) {
+        let Some(len) = list[open..].find('}') else { break };
+        out.push(&list[open..=open + len]);
+        from = open + len + 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod annotation_tests {
+    use super::*;
+
+    #[test]
+    fn every_annotation_form_is_found_and_plain_brackets_are_text() {
+        let raw = r#"send [50](amount:fifty) to [Anna]{"entity": "person"} via [card][{"entity":"m"},{"entity":"n"}] [x] (y)"#;
+        let found = find_annotations(raw);
+        assert_eq!(found.len(), 3);
+        assert!(matches!(found[0].form, Form::Entity { entity: "amount", value: Some("fifty") }));
+        assert_eq!(found[0].text, "50");
+        assert!(matches!(found[1].form, Form::Object(r#"{"entity": "person"}"#)));
+        let Form::List(items) = found[2].form else { panic!("list form") };
+        assert_eq!(json_objects(items), vec![r#"{"entity":"m"}"#, r#"{"entity":"n"}"#]);
+        assert_eq!(&raw[found[2].end..], " [x] (y)");
+        assert!(find_annotations("[unclosed(x) and [](e)").is_empty());
+        assert!(matches!(find_annotations("[东西](item)")[0].form, Form::Entity { entity: "item", value: None }));
+    }
 }

@@ -46,6 +46,9 @@ pub struct EvalOptions {
     pub oos_label: Option<String>,
     /// Top confidence below which a prediction counts as out-of-scope (with `oos_label`).
     pub oos_threshold: f32,
+    /// Choose `oos_threshold` on a held-out 20 % of the *training* data instead (see
+    /// [`calibrate_oos_threshold`]); the model is then retrained on all of it.
+    pub calibrate_oos: bool,
     /// Model hyper-parameters.
     pub config: LexicalConfig,
 }
@@ -95,6 +98,9 @@ pub struct EvalReport {
     /// Accuracy on in-scope test examples (with `--oos-label`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub in_scope_accuracy: Option<f64>,
+    /// The out-of-scope threshold used (with `--oos-label`; calibrated or given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oos_threshold: Option<f32>,
     /// Per-intent figures, sorted by intent.
     pub per_intent: Vec<IntentStats>,
     /// Labels of the confusion matrix (rows: truth, columns: prediction).
@@ -140,6 +146,95 @@ pub fn evaluate(
     })
 }
 
+/// Chooses an out-of-scope confidence threshold from training data only: trains on a
+/// stratified 80 % and predicts the other 20 %.
+///
+/// * When the held-out part has examples labelled `oos_label`, the threshold maximises the
+///   balanced score (in-scope accuracy + out-of-scope recall) / 2 over the observed
+///   confidences.
+/// * Otherwise (out-of-scope messages are unseen intents) it is the 5th percentile of the
+///   top confidence of correctly classified held-out examples: 95 % of what the model gets
+///   right stays answered, anything less sure is treated as out of scope.
+pub fn calibrate_oos_threshold<M: EvalModel>(
+    normalized: &[(String, String)],
+    oos_label: &str,
+    seed: u64,
+    train_model: &mut impl FnMut(&[(String, String)]) -> Result<M, M::Error>,
+) -> Result<f32, M::Error> {
+    let labels: Vec<String> = normalized.iter().map(|(_, l)| l.clone()).collect();
+    let (fit, held) = holdout_split(&labels, 0.2, seed);
+    let fit_examples: Vec<(String, String)> = fit.iter().map(|&i| normalized[i].clone()).collect();
+    let model = train_model(&fit_examples)?;
+    let mut scored = Vec::with_capacity(held.len());
+    for &i in &held {
+        let (text, truth) = &normalized[i];
+        if let Some((name, confidence)) = model.top(text)? {
+            scored.push((confidence, name, truth.as_str()));
+        }
+    }
+    model.clear_caches();
+    let has_oos = scored.iter().any(|(_, _, t)| *t == oos_label);
+    if !has_oos {
+        let mut correct: Vec<f32> = scored.iter().filter(|(_, n, t)| n == t).map(|(c, _, _)| *c).collect();
+        correct.sort_by(f32::total_cmp);
+        return Ok(correct.get(correct.len() / 20).copied().unwrap_or(0.0));
+    }
+    let mut candidates: Vec<f32> = scored.iter().map(|(c, _, _)| *c).collect();
+    candidates.push(0.0);
+    candidates.sort_by(f32::total_cmp);
+    candidates.dedup();
+    let mut best = (f64::MIN, 0.0f32);
+    for &theta in &candidates {
+        let (mut in_total, mut in_right, mut oos_total, mut oos_caught) = (0usize, 0usize, 0usize, 0usize);
+        for (c, name, truth) in &scored {
+            let predicted = if *c < theta { oos_label } else { name.as_str() };
+            if *truth == oos_label {
+                oos_total += 1;
+                oos_caught += usize::from(predicted == oos_label);
+            } else {
+                in_total += 1;
+                in_right += usize::from(predicted == *truth);
+            }
+        }
+        let score = (in_right as f64 / in_total.max(1) as f64 + oos_caught as f64 / oos_total.max(1) as f64) / 2.0;
+        if score > best.0 {
+            best = (score, theta);
+        }
+    }
+    Ok(best.1)
+}
+
+/// A stratified, seeded split of example indices into (train, held-out): each label gives
+/// about `fraction` of its examples (at least one when it has two or more) to the held-out
+/// part. Deterministic for a seed.
+pub fn holdout_split(labels: &[String], fraction: f32, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    let mut by_label: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, l) in labels.iter().enumerate() {
+        by_label.entry(l.as_str()).or_default().push(i);
+    }
+    let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03 | 1;
+    let (mut train, mut held) = (Vec::new(), Vec::new());
+    for (_, mut idx) in by_label {
+        for i in (1..idx.len()).rev() {
+            idx.swap(i, (xorshift(&mut rng) % (i as u64 + 1)) as usize);
+        }
+        let n =
+            if idx.len() >= 2 { ((idx.len() as f32 * fraction).round() as usize).clamp(1, idx.len() - 1) } else { 0 };
+        held.extend_from_slice(&idx[..n]);
+        train.extend_from_slice(&idx[n..]);
+    }
+    train.sort_unstable();
+    held.sort_unstable();
+    (train, held)
+}
+
+fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
 /// Evaluates any model: `train_model` gets the normalised training examples and is timed
 /// (`train_seconds`); each test utterance is then normalised and predicted one at a time
 /// (`p50_ms`, `p99_ms`). `nlu` names the pipeline in the report.
@@ -148,10 +243,15 @@ pub fn evaluate_model<M: EvalModel>(
     test: &[(String, String)],
     opts: &EvalOptions,
     nlu: &str,
-    train_model: impl FnOnce(&[(String, String)]) -> Result<M, M::Error>,
+    mut train_model: impl FnMut(&[(String, String)]) -> Result<M, M::Error>,
 ) -> Result<EvalReport, M::Error> {
     let started = Instant::now();
     let normalized: Vec<(String, String)> = train.iter().map(|(t, l)| (normalize(t), l.clone())).collect();
+    let mut opts = opts.clone();
+    if let (Some(oos), true) = (opts.oos_label.clone(), opts.calibrate_oos) {
+        opts.oos_threshold = calibrate_oos_threshold(&normalized, &oos, opts.config.seed, &mut train_model)?;
+    }
+    let opts = &opts;
     let model = train_model(&normalized)?;
     let train_seconds = started.elapsed().as_secs_f64();
     let model_labels = model.labels();
@@ -232,6 +332,7 @@ pub fn evaluate_model<M: EvalModel>(
         oos_recall,
         oos_precision,
         in_scope_accuracy,
+        oos_threshold: opts.oos_label.as_ref().map(|_| opts.oos_threshold),
         per_intent,
         confusion_labels: labels,
         confusion,

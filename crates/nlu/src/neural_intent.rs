@@ -125,36 +125,7 @@ pub fn embed_all(
     Ok(out)
 }
 
-/// A stratified, seeded split of example indices into (train, held-out): each label gives
-/// about `fraction` of its examples (at least one when it has two or more) to the held-out
-/// part. Deterministic for a seed.
-pub fn holdout_split(labels: &[String], fraction: f32, seed: u64) -> (Vec<usize>, Vec<usize>) {
-    let mut by_label: std::collections::BTreeMap<&str, Vec<usize>> = std::collections::BTreeMap::new();
-    for (i, l) in labels.iter().enumerate() {
-        by_label.entry(l.as_str()).or_default().push(i);
-    }
-    let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03 | 1;
-    let (mut train, mut held) = (Vec::new(), Vec::new());
-    for (_, mut idx) in by_label {
-        for i in (1..idx.len()).rev() {
-            idx.swap(i, (xorshift(&mut rng) % (i as u64 + 1)) as usize);
-        }
-        let n =
-            if idx.len() >= 2 { ((idx.len() as f32 * fraction).round() as usize).clamp(1, idx.len() - 1) } else { 0 };
-        held.extend_from_slice(&idx[..n]);
-        train.extend_from_slice(&idx[n..]);
-    }
-    train.sort_unstable();
-    held.sort_unstable();
-    (train, held)
-}
-
-fn xorshift(state: &mut u64) -> u64 {
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    *state
-}
+pub use crate::eval::holdout_split;
 
 /// What a neural head records: the encoder it was trained on, its hyper-parameters and
 /// weights. Serialised as JSON.
