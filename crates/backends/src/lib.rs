@@ -10,7 +10,8 @@
 //! - `embedded` — [`store::embedded::EmbeddedSessionStore`] on redb: a file, crash-safe
 //!   (each save is a durable transaction: an acknowledged turn survives `kill -9`).
 //! - `redis` — [`store::redis::RedisSessionStore`]: TTL, version check in a Lua script,
-//!   automatic reconnection.
+//!   automatic reconnection; [`lock::RedisConversationLock`]: a per-conversation lock with
+//!   expiry and fencing tokens the store checks.
 //! - `archive` — [`archive::TranscriptArchive`]: PII-redacted, gzip-compressed JSON Lines of
 //!   conversations in object storage (local folder or S3-compatible), optional AES-256-GCM.
 //! - `kafka` — [`transport::kafka`]: events to Apache Kafka keyed by conversation, and a consumer
@@ -20,5 +21,7 @@
 pub mod analytics;
 #[cfg(feature = "archive")]
 pub mod archive;
+#[cfg(feature = "redis")]
+pub mod lock;
 pub mod store;
 pub mod transport;
