@@ -157,7 +157,7 @@ impl RedisSessionStore {
         };
         let json = serde_json::to_string(&stored).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let ttl_ms = ttl.as_millis().max(1) as u64;
-        if expected_version == 0 || session.version % INDEX_REFRESH_EVERY == 0 {
+        if expected_version == 0 || session.version.is_multiple_of(INDEX_REFRESH_EVERY) {
             // Before the session: the index is always a superset of the live sessions.
             let ik = self.user_index_key(&session.key.tenant, &session.user_id);
             let index_ttl = (ttl.as_millis().max(1) * INDEX_TTL_FACTOR).min(i64::MAX as u128) as u64;
