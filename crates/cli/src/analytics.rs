@@ -1,4 +1,6 @@
-//! `kefu analytics --events FILE --hour 2026-11-26T10`: hourly rollups per tenant.
+//! `kefu analytics --events FILE --hour 2026-11-26T10`: hourly rollups per tenant, from a JSON
+//! Lines file or straight from the transcript archive (`--archive CONFIG|env`, the hourly
+//! Kubernetes CronJob).
 
 use kefu::EventEnvelope;
 use kefu_backends::analytics::{hour_of, rollup_hour};
@@ -8,9 +10,24 @@ use std::process::ExitCode;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Events as JSON lines (as written by `kefu chat --events` or an event archive).
+    /// Events as JSON lines (as written by `kefu chat --events` or a decompressed archive object).
+    #[cfg_attr(feature = "backends", arg(long, required_unless_present = "archive", conflicts_with = "archive"))]
+    #[cfg_attr(not(feature = "backends"), arg(long, required = true))]
+    events: Option<PathBuf>,
+    /// Read the hour's events from the transcript archive instead: a YAML configuration file,
+    /// or `env` for the KEFU_ARCHIVE_* variables (see docs/backends.md).
+    #[cfg(feature = "backends")]
     #[arg(long)]
-    events: PathBuf,
+    archive: Option<String>,
+    /// With --archive: only these tenants (repeatable; default: every tenant in the archive).
+    #[cfg(feature = "backends")]
+    #[arg(long)]
+    tenant: Vec<String>,
+    /// With --archive: also read objects dated this many days before the hour (conversations
+    /// are filed under the date of their first event).
+    #[cfg(feature = "backends")]
+    #[arg(long, default_value_t = 1)]
+    lookback_days: u32,
     /// The hour (UTC), e.g. 2026-11-26T10 or any time inside it; default: the previous hour.
     #[arg(long)]
     hour: Option<String>,
@@ -24,17 +41,10 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
         Some(h) => parse_hour(h)?,
         None => hour_of(chrono::Utc::now()) - chrono::Duration::hours(1),
     };
-    let file = std::fs::File::open(&a.events).map_err(|e| format!("{}: {e}", a.events.display()))?;
-    let mut events = Vec::new();
-    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
-        let line = line.map_err(|e| format!("{}: {e}", a.events.display()))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let e: EventEnvelope =
-            serde_json::from_str(&line).map_err(|e| format!("{}:{}: not an event: {e}", a.events.display(), i + 1))?;
-        events.push(e);
-    }
+    let events = match &a.events {
+        Some(path) => read_events(path)?,
+        None => archived_events(&a, hour)?,
+    };
     let rollups = rollup_hour(&events, hour);
     if a.json {
         for r in &rollups {
@@ -78,4 +88,50 @@ fn parse_hour(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
         }
     }
     Err(format!("--hour: `{s}` is not a UTC hour like 2026-11-26T10"))
+}
+
+fn read_events(path: &std::path::Path) -> Result<Vec<EventEnvelope>, String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut events = Vec::new();
+    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(|e| format!("{}: {e}", path.display()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let e: EventEnvelope =
+            serde_json::from_str(&line).map_err(|e| format!("{}:{}: not an event: {e}", path.display(), i + 1))?;
+        events.push(e);
+    }
+    Ok(events)
+}
+
+#[cfg(feature = "backends")]
+fn archived_events(a: &Args, hour: chrono::DateTime<chrono::Utc>) -> Result<Vec<EventEnvelope>, String> {
+    use kefu_backends::archive::{ArchiveConfig, TranscriptArchive};
+    let Some(source) = &a.archive else { return Err("give --events FILE or --archive CONFIG".into()) };
+    let config = if source == "env" {
+        ArchiveConfig::from_env()
+    } else {
+        ArchiveConfig::from_yaml_file(std::path::Path::new(source))
+    }
+    .map_err(|e| e.to_string())?;
+    let archive = TranscriptArchive::open(&config).map_err(|e| e.to_string())?;
+    crate::runtime()?.block_on(async {
+        let tenants =
+            if a.tenant.is_empty() { archive.tenants().await.map_err(|e| e.to_string())? } else { a.tenant.clone() };
+        let mut events = Vec::new();
+        for t in tenants {
+            let got = archive
+                .events_between(&t, hour, hour + chrono::Duration::hours(1), a.lookback_days)
+                .await
+                .map_err(|e| format!("archive, tenant {t}: {e}"))?;
+            events.extend(got);
+        }
+        Ok(events)
+    })
+}
+
+#[cfg(not(feature = "backends"))]
+fn archived_events(_a: &Args, _hour: chrono::DateTime<chrono::Utc>) -> Result<Vec<EventEnvelope>, String> {
+    Err("--events FILE is required (this build has no archive support: feature `backends`)".into())
 }

@@ -5,6 +5,8 @@ mod analytics;
 mod chat;
 mod check;
 mod eval;
+#[cfg(feature = "backends")]
+mod gdpr;
 mod import_rasa;
 #[cfg(feature = "kb")]
 mod kb;
@@ -38,6 +40,9 @@ enum Command {
     EvalIntents(eval::Args),
     /// Hourly rollups per tenant (conversations, fallback, hand-off, containment, latency).
     Analytics(analytics::Args),
+    /// Export (JSON) or erase everything kept about a user: sessions, archive, pending events.
+    #[cfg(feature = "backends")]
+    Gdpr(gdpr::Args),
     /// Build, search and inspect a disk-backed FAQ index.
     #[cfg(feature = "kb")]
     Kb(kb::Args),
@@ -62,6 +67,8 @@ fn main() -> ExitCode {
         Command::Parse(a) => parse::run(a),
         Command::Analytics(a) => analytics::run(a),
         Command::ImportRasa(a) => import_rasa::run(a),
+        #[cfg(feature = "backends")]
+        Command::Gdpr(a) => gdpr::run(a),
         #[cfg(feature = "kb")]
         Command::Kb(a) => kb::run(a),
     };

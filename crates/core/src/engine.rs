@@ -7,6 +7,7 @@ use crate::error::Error;
 use crate::event::{Event, EventEnvelope, EventSink, MemoryEventSink};
 use crate::kb::{KbHit, KbQuery, KnowledgeBase};
 use crate::language::{detect_language, Language};
+use crate::lock::{ConversationLock, LocalConversationLock, LockError, LockLease};
 use crate::nlu::{ChainedExtractor, Entity, EntityExtractor, ExtractionContext, IntentClassifier, IntentScore};
 use crate::policy::{builtin_text, interpret, is_affirm, is_deny, yes_no_buttons, Interpretation};
 use crate::response::{interpolate, pick_text, RenderedButton};
@@ -15,7 +16,7 @@ use crate::text::normalize;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Longest user message accepted, in characters.
@@ -23,6 +24,8 @@ pub const MAX_TEXT_CHARS: usize = 10_000;
 /// Longest id (tenant, conversation, user, channel) accepted, in bytes.
 pub const MAX_ID_BYTES: usize = 256;
 const MAX_OPTIMISTIC_RETRIES: usize = 8;
+/// Default lease of the per-conversation lock (a turn normally takes milliseconds).
+pub const DEFAULT_LOCK_TTL: Duration = Duration::from_secs(30);
 
 /// One user message.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -146,6 +149,8 @@ pub struct EngineBuilder {
     store: Arc<dyn SessionStore>,
     sink: Arc<dyn EventSink>,
     actions: HashMap<String, Arc<dyn ActionHandler>>,
+    lock: Arc<dyn ConversationLock>,
+    lock_ttl: Duration,
 }
 
 impl EngineBuilder {
@@ -171,6 +176,21 @@ impl EngineBuilder {
     /// The session store (default: in memory).
     pub fn session_store(mut self, store: Arc<dyn SessionStore>) -> Self {
         self.store = store;
+        self
+    }
+
+    /// The per-conversation lock held while a turn is computed and saved (default: in-process,
+    /// [`LocalConversationLock`]). Replicas sharing a store use a distributed lock with fencing
+    /// tokens (`kefu_backends::lock::RedisConversationLock`).
+    pub fn conversation_lock(mut self, lock: Arc<dyn ConversationLock>) -> Self {
+        self.lock = lock;
+        self
+    }
+
+    /// The lease of the conversation lock (default [`DEFAULT_LOCK_TTL`], 30 s): longer than
+    /// any turn (NLU, actions, knowledge base), or a slow turn's save is fenced off and redone.
+    pub fn lock_ttl(mut self, ttl: Duration) -> Self {
+        self.lock_ttl = ttl;
         self
     }
 
@@ -228,7 +248,8 @@ impl EngineBuilder {
                 store: self.store,
                 sink: self.sink,
                 actions: self.actions,
-                locks: Mutex::new(HashMap::new()),
+                lock: self.lock,
+                lock_ttl: self.lock_ttl,
             }),
         })
     }
@@ -243,7 +264,8 @@ pub(crate) struct Inner {
     store: Arc<dyn SessionStore>,
     sink: Arc<dyn EventSink>,
     actions: HashMap<String, Arc<dyn ActionHandler>>,
-    locks: Mutex<HashMap<SessionKey, Weak<tokio::sync::Mutex<()>>>>,
+    lock: Arc<dyn ConversationLock>,
+    lock_ttl: Duration,
 }
 
 /// The dialogue engine. Cheap to clone; share one per bot across tasks.
@@ -263,6 +285,8 @@ impl Engine {
             store: Arc::new(MemorySessionStore::new()),
             sink: Arc::new(MemoryEventSink::new(10_000)),
             actions: HashMap::new(),
+            lock: Arc::new(LocalConversationLock::new()),
+            lock_ttl: DEFAULT_LOCK_TTL,
         }
     }
 
@@ -271,34 +295,27 @@ impl Engine {
         &self.inner.bot
     }
 
-    /// Handles one user message. Turns of the same conversation are serialised in this
-    /// process, and the session is saved with a version check so that replicas sharing a
-    /// store never lose an update (a conflicting turn is recomputed on the fresh state).
+    /// Handles one user message. Turns of the same conversation are serialised by the
+    /// conversation lock (in this process by default; across replicas with a distributed
+    /// lock), and the session is saved with a version check — and the lock's fencing token
+    /// when the lock is shared — so that replicas sharing a store never lose an update (a
+    /// conflicting or fenced turn is recomputed on the fresh state).
     pub async fn handle(&self, turn: Turn) -> Result<Reply, Error> {
         validate_turn(&turn, &self.inner.bot)?;
         let key = SessionKey::new(turn.tenant.clone(), turn.conversation_id.clone());
-        let lock = self.lock_for(&key);
-        let _guard = lock.lock().await;
         let ttl = Duration::from_secs(self.inner.bot.policy.session_idle_timeout_secs);
         for attempt in 0..MAX_OPTIMISTIC_RETRIES {
-            let stored = self.inner.store.load(&key).await?;
-            let expected = stored.as_ref().map_or(0, |s| s.version);
-            let mut run = TurnRun::start(&self.inner, &turn, stored);
-            run.process().await?;
-            let (mut session, events, reply) = run.finish();
-            session.version = expected + 1;
-            match self.inner.store.save(&session, expected, ttl).await {
-                Ok(()) => {
-                    if let Err(e) = self.inner.sink.publish(&events).await {
-                        tracing::error!(error = %e, conversation = %key.conversation_id, "events of a saved turn were not published");
-                    }
-                    return Ok(reply);
-                }
-                Err(StoreError::Conflict { .. }) => {
-                    tracing::debug!(attempt, conversation = %key.conversation_id, "session changed concurrently; recomputing the turn");
+            let lease = self.acquire(&key).await?;
+            let fence = self.inner.lock.shared_fencing().then_some(lease.fencing_token);
+            let outcome = self.turn_once(&turn, &key, ttl, fence).await;
+            self.release(lease).await;
+            match outcome {
+                Ok(reply) => return Ok(reply),
+                Err(Error::Store(e @ (StoreError::Conflict { .. } | StoreError::Fenced { .. }))) => {
+                    tracing::debug!(attempt, conversation = %key.conversation_id, error = %e, "session changed concurrently; recomputing the turn");
                     tokio::time::sleep(Duration::from_millis(1 << attempt.min(6))).await;
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(e),
             }
         }
         Err(Error::Store(StoreError::Unavailable {
@@ -307,13 +324,57 @@ impl Engine {
         }))
     }
 
+    /// One attempt at a turn, under the conversation lock: load, compute, save, publish.
+    async fn turn_once(
+        &self,
+        turn: &Turn,
+        key: &SessionKey,
+        ttl: Duration,
+        fence: Option<u64>,
+    ) -> Result<Reply, Error> {
+        let stored = self.inner.store.load(key).await?;
+        let expected = stored.as_ref().map_or(0, |s| s.version);
+        let mut run = TurnRun::start(&self.inner, turn, stored);
+        run.process().await?;
+        let (mut session, events, reply) = run.finish();
+        session.version = expected + 1;
+        self.inner.store.save_fenced(&session, expected, ttl, fence).await?;
+        if let Err(e) = self.inner.sink.publish(&events).await {
+            tracing::error!(error = %e, conversation = %key.conversation_id, "events of a saved turn were not published");
+        }
+        Ok(reply)
+    }
+
+    async fn acquire(&self, key: &SessionKey) -> Result<LockLease, Error> {
+        self.inner.lock.acquire(key, self.inner.lock_ttl).await.map_err(|e| {
+            let retryable = match &e {
+                LockError::Timeout { .. } => true,
+                LockError::Unavailable { retryable, .. } => *retryable,
+            };
+            Error::Store(StoreError::Unavailable { message: e.to_string(), retryable })
+        })
+    }
+
+    async fn release(&self, lease: LockLease) {
+        if let Err(e) = self.inner.lock.release(lease).await {
+            // The lease expires by itself; the next holder waits at most its time to live.
+            tracing::warn!(error = %e, "conversation lock not released");
+        }
+    }
+
     /// Returns a conversation from a human agent to the assistant.
     pub async fn release_handoff(&self, tenant: &str, conversation_id: &str) -> Result<bool, Error> {
         let key = SessionKey::new(tenant, conversation_id);
-        let lock = self.lock_for(&key);
-        let _guard = lock.lock().await;
+        let lease = self.acquire(&key).await?;
+        let fence = self.inner.lock.shared_fencing().then_some(lease.fencing_token);
+        let outcome = self.release_handoff_locked(&key, fence).await;
+        self.release(lease).await;
+        outcome
+    }
+
+    async fn release_handoff_locked(&self, key: &SessionKey, fence: Option<u64>) -> Result<bool, Error> {
         let ttl = Duration::from_secs(self.inner.bot.policy.session_idle_timeout_secs);
-        let Some(mut session) = self.inner.store.load(&key).await? else {
+        let Some(mut session) = self.inner.store.load(key).await? else {
             return Ok(false);
         };
         if !session.handoff {
@@ -323,7 +384,7 @@ impl Engine {
         session.handoff = false;
         session.consecutive_fallbacks = 0;
         session.version += 1;
-        self.inner.store.save(&session, expected, ttl).await?;
+        self.inner.store.save_fenced(&session, expected, ttl, fence).await?;
         let env = EventEnvelope {
             id: format!("{}/{}/{}/release", key.tenant, key.conversation_id, session.turns),
             tenant: key.tenant.clone(),
@@ -343,19 +404,6 @@ impl Engine {
     /// The stored session of a conversation.
     pub async fn session(&self, tenant: &str, conversation_id: &str) -> Result<Option<Session>, Error> {
         Ok(self.inner.store.load(&SessionKey::new(tenant, conversation_id)).await?)
-    }
-
-    fn lock_for(&self, key: &SessionKey) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self.inner.locks.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(l) = locks.get(key).and_then(Weak::upgrade) {
-            return l;
-        }
-        if locks.len() > 1024 {
-            locks.retain(|_, w| w.strong_count() > 0);
-        }
-        let l = Arc::new(tokio::sync::Mutex::new(()));
-        locks.insert(key.clone(), Arc::downgrade(&l));
-        l
     }
 }
 

@@ -37,7 +37,9 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            Error::Store(StoreError::Unavailable { retryable: true, .. }) | Error::Store(StoreError::Conflict { .. })
+            Error::Store(StoreError::Unavailable { retryable: true, .. })
+                | Error::Store(StoreError::Conflict { .. })
+                | Error::Store(StoreError::Fenced { .. })
         )
     }
 }

@@ -148,6 +148,20 @@ pub enum StoreError {
     /// Stored data could not be decoded.
     #[error("stored session is corrupt: {0}")]
     Corrupt(String),
+    /// The writer's conversation lock was taken over (its lease expired): a newer fencing
+    /// token was issued or stored. Re-acquire the lock, reload and retry.
+    #[error("stale lock holder: fencing token {token} is older than {current}")]
+    Fenced {
+        /// The writer's token.
+        token: u64,
+        /// The newest token issued or stored.
+        current: u64,
+    },
+}
+
+/// The error of a store that does not implement an optional operation.
+pub fn unsupported(what: &str) -> StoreError {
+    StoreError::Unavailable { message: format!("this session store does not support {what}"), retryable: false }
 }
 
 /// Stores sessions with optimistic concurrency.
@@ -163,6 +177,41 @@ pub trait SessionStore: Send + Sync {
     async fn save(&self, session: &Session, expected_version: u64, ttl: Duration) -> Result<(), StoreError>;
     /// Deletes; returns whether something was there.
     async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError>;
+
+    /// Saves like [`SessionStore::save`], carrying the fencing token of the writer's
+    /// conversation lock (see [`crate::lock`]). A store that keeps tokens rejects a write whose
+    /// token is older than one issued or stored for the conversation with
+    /// [`StoreError::Fenced`]; the default ignores the token (the version check still holds).
+    async fn save_fenced(
+        &self,
+        session: &Session,
+        expected_version: u64,
+        ttl: Duration,
+        fencing_token: Option<u64>,
+    ) -> Result<(), StoreError> {
+        let _ = fencing_token;
+        self.save(session, expected_version, ttl).await
+    }
+
+    /// Every live session of `user_id` in `tenant` (for data-subject export and erasure),
+    /// sorted by conversation id. Stores that cannot list by user return
+    /// [`StoreError::Unavailable`] (not retryable).
+    async fn sessions_of_user(&self, tenant: &str, user_id: &str) -> Result<Vec<Session>, StoreError> {
+        let _ = (tenant, user_id);
+        Err(unsupported("listing sessions by user"))
+    }
+
+    /// Deletes every session of `user_id` in `tenant` and whatever index the store keeps for
+    /// the user; returns how many sessions were deleted.
+    async fn delete_user(&self, tenant: &str, user_id: &str) -> Result<usize, StoreError> {
+        let mut n = 0;
+        for s in self.sessions_of_user(tenant, user_id).await? {
+            if self.delete(&s.key).await? {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
 }
 
 /// The in-process default store. Expired entries are dropped lazily and by `purge_expired`.
@@ -226,7 +275,21 @@ impl SessionStore for MemorySessionStore {
     }
 
     async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
-        Ok(self.entries.lock().unwrap_or_else(|p| p.into_inner()).remove(key).is_some())
+        let now = std::time::Instant::now();
+        let removed = self.entries.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+        Ok(removed.is_some_and(|(_, expires)| expires > now))
+    }
+
+    async fn sessions_of_user(&self, tenant: &str, user_id: &str) -> Result<Vec<Session>, StoreError> {
+        let now = std::time::Instant::now();
+        let map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out: Vec<Session> = map
+            .values()
+            .filter(|(s, expires)| *expires > now && s.key.tenant == tenant && s.user_id == user_id)
+            .map(|(s, _)| s.clone())
+            .collect();
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(out)
     }
 }
 

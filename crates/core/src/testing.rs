@@ -222,4 +222,36 @@ pub async fn session_store_conformance(store: std::sync::Arc<dyn crate::SessionS
     }
     let n = store.load(&counter).await.expect("load").and_then(|s| s.slots.get("n").and_then(|v| v.as_u64()));
     assert_eq!(n, Some(20), "20 concurrent increments must all survive");
+
+    // A data subject's sessions: listed by user within a tenant, and erased.
+    let tenant = format!("{namespace}-gdpr");
+    let save_as = |tenant: String, conv: &'static str, user: &'static str, ttl: Duration| {
+        let store = store.clone();
+        async move {
+            let mut s = Session::new(SessionKey::new(tenant, conv), user, chrono::Utc::now());
+            s.version = 1;
+            store.save(&s, 0, ttl).await.expect("save");
+            s
+        }
+    };
+    let a = save_as(tenant.clone(), "conv-a", "alice", long).await;
+    let b = save_as(tenant.clone(), "conv-b", "alice", long).await;
+    let c = save_as(tenant.clone(), "conv-c", "bob", long).await;
+    let elsewhere = save_as(format!("{namespace}-gdpr-other"), "conv-a", "alice", long).await;
+    save_as(tenant.clone(), "conv-short", "alice", Duration::from_millis(100)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let listed = store.sessions_of_user(&tenant, "alice").await.expect("sessions_of_user");
+    assert_eq!(
+        listed,
+        vec![a.clone(), b.clone()],
+        "a user's live sessions in the tenant, sorted, expired ones left out"
+    );
+    assert_eq!(store.sessions_of_user(&tenant, "bob").await.expect("list"), vec![c.clone()]);
+    assert!(store.sessions_of_user(&tenant, "nobody").await.expect("list").is_empty());
+    assert_eq!(store.delete_user(&tenant, "alice").await.expect("delete_user"), 2, "both sessions deleted");
+    assert!(store.sessions_of_user(&tenant, "alice").await.expect("list").is_empty(), "nothing listed after erasure");
+    assert!(store.load(&a.key).await.expect("load").is_none() && store.load(&b.key).await.expect("load").is_none());
+    assert_eq!(store.load(&c.key).await.expect("load"), Some(c), "other users are untouched");
+    assert_eq!(store.load(&elsewhere.key).await.expect("load"), Some(elsewhere), "other tenants are untouched");
+    assert_eq!(store.delete_user(&tenant, "alice").await.expect("delete_user"), 0, "erasing twice finds nothing");
 }

@@ -37,11 +37,13 @@
 //! configured, unencrypted objects are refused when read back (they could have been
 //! substituted); without one, encrypted objects fail with [`ArchiveError::KeyRequired`].
 
+pub mod archiver;
 pub mod config;
 pub mod crypto;
 pub mod layout;
 pub mod redact;
 
+pub use archiver::{Archiver, ArchiverError, SweepReport};
 pub use config::{ArchiveConfig, StoreConfig};
 pub use crypto::EncryptionKey;
 pub use layout::ArchiveKey;
@@ -392,6 +394,56 @@ impl TranscriptArchive {
                 }
             }
         }
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(out)
+    }
+
+    /// The tenants that have archived objects, sorted.
+    pub async fn tenants(&self) -> Result<Vec<String>, ArchiveError> {
+        let listed = self.store.list_with_delimiter(None).await.map_err(store_error)?;
+        let mut out: Vec<String> = listed
+            .common_prefixes
+            .iter()
+            .filter_map(|p| p.filename().and_then(|t| t.strip_prefix("tenant=")).and_then(layout::unescape))
+            .collect();
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// Every archived event of `tenant` stamped in `[start, end)`, in no particular order.
+    /// Objects are dated by their first event, so objects dated up to `lookback_days` before
+    /// `start` are read too (conversations that began before midnight).
+    pub async fn events_between(
+        &self,
+        tenant: &str,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        lookback_days: u32,
+    ) -> Result<Vec<EventEnvelope>, ArchiveError> {
+        let from = start.date_naive() - chrono::Days::new(u64::from(lookback_days));
+        let to = end.date_naive();
+        let keys: Vec<ArchiveKey> = self.list(tenant, from..=to).await?.into_iter().map(|o| o.key).collect();
+        let mut out = Vec::new();
+        for t in self.read_many(keys).await? {
+            out.extend(t.events.into_iter().filter(|e| e.timestamp >= start && e.timestamp < end));
+        }
+        Ok(out)
+    }
+
+    /// Every archived object of `tenant` that contains an event of `user_id` (for data-subject
+    /// access requests), sorted by key. Scans and decrypts every object of the tenant.
+    pub async fn transcripts_of_user(&self, tenant: &str, user_id: &str) -> Result<Vec<Transcript>, ArchiveError> {
+        let keys: Vec<ArchiveKey> = self.list(tenant, ..).await?.into_iter().map(|o| o.key).collect();
+        let mut out: Vec<Transcript> = futures_util::stream::iter(keys)
+            .map(|k| async move {
+                let t = self.read(&k).await?;
+                Ok::<_, ArchiveError>(t.events.iter().any(|e| e.user_id == user_id).then_some(t))
+            })
+            .buffer_unordered(READ_CONCURRENCY)
+            .try_filter_map(|t| async move { Ok(t) })
+            .try_collect()
+            .await?;
         out.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(out)
     }

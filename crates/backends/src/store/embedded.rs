@@ -100,6 +100,27 @@ impl EmbeddedSessionStore {
         txn.commit().map_err(unavailable)
     }
 
+    fn of_user(&self, tenant: &str, user_id: &str) -> Result<Vec<Session>, StoreError> {
+        // Keys are `<tenant length>:<tenant><conversation>`: one tenant is one key range.
+        let prefix = format!("{}:{}", tenant.len(), tenant);
+        let now = now_ms();
+        let txn = self.db.begin_read().map_err(unavailable)?;
+        let table = txn.open_table(SESSIONS).map_err(unavailable)?;
+        let mut out = Vec::new();
+        for item in table.range(prefix.as_str()..).map_err(unavailable)? {
+            let (k, v) = item.map_err(unavailable)?;
+            if !k.value().starts_with(&prefix) {
+                break;
+            }
+            let stored: Stored = serde_json::from_slice(v.value()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            if stored.expires_at_ms > now && stored.session.user_id == user_id && stored.session.key.tenant == tenant {
+                out.push(stored.session);
+            }
+        }
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(out)
+    }
+
     fn remove(&self, key: &SessionKey) -> Result<bool, StoreError> {
         let txn = self.db.begin_write().map_err(unavailable)?;
         let existed = {
@@ -133,5 +154,10 @@ impl SessionStore for EmbeddedSessionStore {
     async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
         let (this, key) = (self.clone(), key.clone());
         blocking(move || this.remove(&key)).await
+    }
+
+    async fn sessions_of_user(&self, tenant: &str, user_id: &str) -> Result<Vec<Session>, StoreError> {
+        let (this, tenant, user) = (self.clone(), tenant.to_string(), user_id.to_string());
+        blocking(move || this.of_user(&tenant, &user)).await
     }
 }
