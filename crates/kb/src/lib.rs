@@ -12,6 +12,8 @@
 //! [`HybridKb`] fuses a lexical index with it.
 //!
 //! ## Cargo features
+//! * `llm` — `kefu_kb::grounded` (from `kefu-llm`): retrieve, then stream an answer from an
+//!   OpenAI-compatible model that may only use and must cite the retrieved passages.
 //! * `ann` — HNSW approximate search (`hnsw_rs`) for dense indexes above
 //!   [`DenseOptions::ann_threshold`] question variants; exact scan below it and without it.
 //! * `tantivy` — `TantivyFaqIndex`: BM25 over question variants on tantivy, in RAM or in a
@@ -41,6 +43,9 @@ pub use dense::{DenseFaqIndex, DenseOptions};
 pub use error::{Error, Result};
 pub use faq_index::{FaqDocument, FaqIndex, SHARED_TENANT};
 pub use hybrid::{fuse, Fusion, HybridKb, HybridOptions};
+/// Grounded, cited LLM answers over any [`kefu_core::KnowledgeBase`] (feature `llm`).
+#[cfg(feature = "llm")]
+pub use kefu_llm::grounded;
 #[cfg(feature = "tantivy")]
 pub use tantivy_index::{
     Bm25Hit, ImportReport, KbStats, Normalization, TantivyFaqIndex, TantivyOptions, TenantStats, MAX_QUERY_BYTES,

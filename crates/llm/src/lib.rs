@@ -53,7 +53,7 @@
 mod breaker;
 mod client;
 mod error;
-mod grounded;
+pub mod grounded;
 mod intent_assist;
 mod sse;
 
