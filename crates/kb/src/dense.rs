@@ -225,18 +225,28 @@ impl DenseFaqIndex {
     }
 
     /// (row, cosine) pairs that may be among the best: every visible row when scanning,
-    /// the graph's nearest visible rows otherwise.
+    /// the graph's nearest visible rows otherwise (falling back to the scan when too few).
     fn candidates(&self, state: &State, q: &[f32], top_k: usize, visible: &dyn Fn(&Row) -> bool) -> Vec<(usize, f32)> {
         #[cfg(feature = "ann")]
         if let Some(graph) = &state.graph {
             // Several variants of one entry can crowd the nearest rows: ask for more rows
-            // than entries wanted.
+            // than entries wanted, then keep the visible ones.
             let want = (top_k * 8).max(32);
-            let filter = |row: &usize| state.rows.get(*row).is_some_and(visible);
-            return graph.search(q, want, self.options.ann_ef_search.max(want), &filter);
+            let found: Vec<(usize, f32)> = graph
+                .search(q, want, self.options.ann_ef_search.max(want))
+                .into_iter()
+                .filter(|(row, _)| state.rows.get(*row).is_some_and(visible))
+                .collect();
+            let docs: std::collections::HashSet<usize> = found.iter().map(|(row, _)| state.rows[*row].doc).collect();
+            if docs.len() >= top_k {
+                return found;
+            }
+            // A small tenant in a large shared index, or many removals: too few visible
+            // neighbours, so scan exactly rather than return fewer (or worse) hits.
         }
         let _ = top_k;
         let dim = q.len();
+        // The exact scan: every visible row.
         state
             .rows
             .iter()

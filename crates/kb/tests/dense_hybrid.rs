@@ -269,7 +269,11 @@ mod ann {
             }
         }
         assert!(agree >= 95, "HNSW top-1 matched exact search on {agree}/100 queries");
-        // Removal is honoured by the graph's filter.
+        // A tenant with one entry in the large index still finds it (exact fallback).
+        approximate.upsert("tiny", entry("tiny-only", &["doc 5"], &[])).unwrap();
+        let tiny = approximate.search_sync(&query("doc 5", "tiny", Language::En)).unwrap();
+        assert_eq!(tiny.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(), ["tiny-only"]);
+        // Removal is honoured when filtering the graph's neighbours.
         let q = query("query 3", "odd", Language::En);
         let top = approximate.search_sync(&q).unwrap()[0].id.clone();
         assert!(approximate.remove("odd", &top));
