@@ -72,6 +72,8 @@ pub(crate) struct SgdParams {
     pub average_epochs: usize,
     /// Probability of dropping each active feature of an example at each step (0 = off).
     pub dropout: f32,
+    /// Only features with an index in this range are used (the others keep zero weights).
+    pub features: std::ops::Range<u32>,
 }
 
 /// A training problem: the rows `rows` of `x`, labelled by `y` (indexed like the rows of
@@ -104,6 +106,7 @@ pub(crate) fn train(prob: &Problem<'_>, p: &SgdParams, seed: u64, progress: &mut
     let keep = 1.0 - p.dropout.clamp(0.0, 0.95);
     let keep_threshold = (f64::from(keep) * u64::MAX as f64) as u64;
     let inv_keep = 1.0 / keep;
+    let all_features = p.features.start == 0 && p.features.end as usize >= n_features;
     for epoch in 0..p.epochs {
         rng.shuffle(&mut order);
         let mut loss_sum = 0.0f64;
@@ -111,11 +114,11 @@ pub(crate) fn train(prob: &Problem<'_>, p: &SgdParams, seed: u64, progress: &mut
             let lr = p.learning_rate * (1.0 - step as f32 / total_steps);
             step += 1;
             let (idx, val) = x.row(r);
-            let (idx, val) = if keep < 1.0 {
+            let (idx, val) = if keep < 1.0 || !all_features {
                 d_idx.clear();
                 d_val.clear();
                 for (&f, &v) in idx.iter().zip(val) {
-                    if rng.next_u64() < keep_threshold {
+                    if p.features.contains(&f) && (keep >= 1.0 || rng.next_u64() < keep_threshold) {
                         d_idx.push(f);
                         d_val.push(v * inv_keep);
                     }

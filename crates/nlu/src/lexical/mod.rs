@@ -1,6 +1,10 @@
 //! Lexical intent classifier: TF-IDF over word and character n-grams, fed to a multinomial
 //! logistic regression trained in pure Rust, with temperature-calibrated probabilities.
 //!
+//! For Latin-script training data a second logistic regression reads built-in static sub-word
+//! vectors (distilled from all-MiniLM-L6-v2, see `vectors`), and the two are merged into one
+//! linear scorer: still one sparse dot product per prediction, no network at run time.
+//!
 //! It works for Chinese (no spaces: characters and character n-grams carry the signal),
 //! English (words, word bigrams and sub-word character n-grams) and mixed text.
 //!
@@ -22,6 +26,7 @@ mod normalize;
 mod sparse;
 mod svm;
 mod tfidf;
+mod vectors;
 
 use std::cell::RefCell;
 
@@ -35,6 +40,7 @@ use logreg::{Linear, Problem, SgdParams};
 use sparse::{Csr, Rng};
 use svm::SvmParams;
 use tfidf::{SparseBuf, Vectorizer};
+use vectors::{EmbedScratch, StaticVectors};
 
 /// One labelled utterance.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -97,6 +103,38 @@ pub struct LexicalConfig {
     /// changes no feature weight. Off by default: on BANKING77 (balanced test) 1 gives
     /// +0.26 test accuracy, but on CAIS (heavily imbalanced test) it costs 16 points.
     pub prior_correction: f32,
+    /// Static sub-word vectors distilled from all-MiniLM-L6-v2 (built in with the
+    /// `static-vectors` feature) appended to the n-grams as one dense block. `auto` turns them
+    /// on when at least a fifth of the training texts are Latin-script; a trained model stores
+    /// the resolved `on`/`off`. Model files written before this option read as `off`.
+    #[serde(default = "WordVectors::off")]
+    pub word_vectors: WordVectors,
+    /// Share of the static-vector member in the combined (temperature-scaled) scores; the
+    /// n-gram model has the rest. The two are trained separately and merged into one linear
+    /// scorer, so prediction costs one pass either way.
+    pub vector_mix: f32,
+    /// Passes of SGD of the static-vector member.
+    pub vector_epochs: usize,
+    /// Initial SGD step of the static-vector member.
+    pub vector_learning_rate: f32,
+}
+
+/// Whether the lexical model uses the built-in static sub-word vectors.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum WordVectors {
+    /// On when at least a fifth of the training texts are Latin-script and the table is built in.
+    Auto,
+    /// Always (training fails when this build has no table).
+    On,
+    /// Never.
+    Off,
+}
+
+impl WordVectors {
+    fn off() -> Self {
+        Self::Off
+    }
 }
 
 impl Default for LexicalConfig {
@@ -120,6 +158,10 @@ impl Default for LexicalConfig {
             calibration_holdout: 0.15,
             threads: 2,
             prior_correction: 0.0,
+            word_vectors: WordVectors::Auto,
+            vector_mix: 0.35,
+            vector_epochs: 15,
+            vector_learning_rate: 1.0,
         }
     }
 }
@@ -149,6 +191,12 @@ impl LexicalConfig {
         }
         if !(0.0..0.9).contains(&self.calibration_holdout) {
             return bad("calibration_holdout must be in [0, 0.9)");
+        }
+        if !(0.0..=1.0).contains(&self.vector_mix) {
+            return bad("vector_mix must be in [0, 1]");
+        }
+        if !(self.vector_learning_rate.is_finite() && self.vector_learning_rate > 0.0) {
+            return bad("vector_learning_rate must be positive");
         }
         if !self.block_weights().iter().all(|w| w.is_finite() && *w >= 0.0) {
             return bad("block weights must be >= 0");
@@ -188,6 +236,22 @@ pub struct LexicalModel {
     vectorizer: Vectorizer,
     linear: Linear,
     temperature: f32,
+    /// The static vector table when `config.word_vectors` is `On`.
+    vectors: Option<&'static StaticVectors>,
+    /// With vectors: how to score a text that has none (no known sub-word, e.g. Chinese or
+    /// a bare order number) — the n-gram members alone, with their own temperature.
+    plain: Option<PlainHead>,
+}
+
+/// The n-gram-only scorer hidden in a merged model: `W_lex·x = (s - merged bias) · inv_share`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct PlainHead {
+    /// Inverse of the n-gram members' factor in the merged weights.
+    pub inv_share: f32,
+    /// Bias of the n-gram members.
+    pub bias: Vec<f32>,
+    /// Their fitted temperature.
+    pub temperature: f32,
 }
 
 /// Per-thread buffers for prediction, so a prediction allocates only its result.
@@ -199,6 +263,8 @@ struct Scratch {
     idx: Vec<u32>,
     val: Vec<f32>,
     scores: Vec<f32>,
+    embed: EmbedScratch,
+    dense: Vec<f32>,
 }
 
 thread_local! {
@@ -286,14 +352,18 @@ impl LexicalModel {
 
         let threads = config.threads.clamp(1, 2);
         let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
+        let mut config = config.clone();
+        let vectors = resolve_vectors(&mut config, &texts)?;
+        let config = &config;
         let docs = featurize_all(&config.features, &texts, threads);
         let vectorizer = Vectorizer::fit(&docs, config.min_df.max(1), config.block_weights());
-        let x = build_matrix(&vectorizer, &docs, threads);
+        let dense = vectors.map(|v| (v, 1.0));
+        let x = build_matrix(&vectorizer, &docs, &texts, dense, threads);
         drop(docs);
 
-        let nf = vectorizer.len();
+        let nf = vectorizer.len() + vectors.map_or(0, |v| v.dim());
         let all_rows: Vec<usize> = (0..examples.len()).collect();
-        let trainer = Trainer { x: &x, y: &y, nf, k, config };
+        let trainer = Trainer { x: &x, dense_from: vectorizer.len() as u32, y: &y, nf, k, config };
         let epochs = if config.classifier == Classifier::Svm { 1 } else { config.epochs };
         let mut report = |e: usize, loss: f32| progress(TrainProgress { epoch: e + 1, epochs, loss });
 
@@ -314,8 +384,9 @@ impl LexicalModel {
             }
         } else {
             let m = trainer.fit(&all_rows, threads, &mut report);
-            (m, Temperatures { lr: 1.0, svm: 1.0, combined: 1.0 })
+            (m, Temperatures { lr: 1.0, svm: 1.0, lexical: 1.0, dense: 1.0, combined: 1.0 })
         };
+        let mut plain = full.plain_head(&temps, config);
         let mut linear = full.merge(&temps, config);
         if config.prior_correction > 0.0 {
             // Scores are divided by the temperature at prediction time, so the correction
@@ -328,10 +399,15 @@ impl LexicalModel {
             for (b, &c) in linear.b.iter_mut().zip(&counts) {
                 *b -= config.prior_correction * temps.combined * (c as f32 / n).ln();
             }
+            if let Some(p) = plain.as_mut() {
+                for (b, &c) in p.bias.iter_mut().zip(&counts) {
+                    *b -= config.prior_correction * p.temperature * (c as f32 / n).ln();
+                }
+            }
         }
         let temperature = temps.combined;
 
-        Ok(Self { config: config.clone(), labels, vectorizer, linear, temperature })
+        Ok(Self { config: config.clone(), labels, vectorizer, linear, temperature, vectors, plain })
     }
 
     /// Ranked `(label index, probability)` pairs, most likely first. The probabilities are
@@ -377,6 +453,11 @@ impl LexicalModel {
         self.vectorizer.len()
     }
 
+    /// Whether the model uses the built-in static sub-word vectors.
+    pub fn uses_word_vectors(&self) -> bool {
+        self.vectors.is_some()
+    }
+
     /// Writes the model in the binary format described in the `model_file` module.
     pub fn save(&self, w: &mut dyn std::io::Write) -> Result<(), LexicalError> {
         model_file::save(self, w)
@@ -393,11 +474,25 @@ impl LexicalModel {
         s.idx.clear();
         s.val.clear();
         self.vectorizer.transform(&s.feats, &mut s.sparse, &mut s.idx, &mut s.val);
+        let has_vector = match self.vectors {
+            Some(v) => append_dense(v, 1.0, self.vectorizer.len(), text, s),
+            None => false,
+        };
         s.scores.clear();
         s.scores.resize(self.linear.k, 0.0);
         self.linear.scores(&s.idx, &s.val, &mut s.scores);
-        let inv_t = 1.0 / self.temperature;
-        s.scores.iter_mut().for_each(|v| *v *= inv_t);
+        match &self.plain {
+            Some(p) if !has_vector => {
+                let inv_t = 1.0 / p.temperature;
+                for ((v, &mb), &pb) in s.scores.iter_mut().zip(&self.linear.b).zip(&p.bias) {
+                    *v = ((*v - mb) * p.inv_share + pb) * inv_t;
+                }
+            }
+            _ => {
+                let inv_t = 1.0 / self.temperature;
+                s.scores.iter_mut().for_each(|v| *v *= inv_t);
+            }
+        }
         logreg::softmax_in_place(&mut s.scores);
     }
 }
@@ -406,6 +501,8 @@ impl LexicalModel {
 struct Members {
     lr: Option<Linear>,
     svm: Option<Linear>,
+    /// Logistic regression on the static-vector block only.
+    dense: Option<Linear>,
 }
 
 /// Fitted temperatures of the members and of their combination.
@@ -413,14 +510,36 @@ struct Members {
 struct Temperatures {
     lr: f32,
     svm: f32,
+    /// Of the merged n-gram members.
+    lexical: f32,
+    dense: f32,
     combined: f32,
 }
 
 impl Members {
     /// Combines the members into one linear scorer: `(1-β)·s_lr/T_lr + β·s_svm/T_svm`.
     fn merge(self, t: &Temperatures, config: &LexicalConfig) -> Linear {
+        let lexical = Self::merge_lexical(self.lr, self.svm, t, config);
+        match self.dense {
+            None => lexical,
+            Some(dense) => {
+                let g = config.vector_mix;
+                blend(lexical, (1.0 - g) / t.lexical, &dense, g / t.dense)
+            }
+        }
+    }
+
+    /// The n-gram-only head of the merged model (see [`PlainHead`]); `None` without vectors.
+    fn plain_head(&self, t: &Temperatures, config: &LexicalConfig) -> Option<PlainHead> {
+        self.dense.as_ref()?;
+        let lexical = Self::merge_lexical(self.lr.clone(), self.svm.clone(), t, config);
+        let share = (1.0 - config.vector_mix) / t.lexical;
+        (share > 0.0).then(|| PlainHead { inv_share: 1.0 / share, bias: lexical.b, temperature: t.lexical })
+    }
+
+    fn merge_lexical(lr: Option<Linear>, svm: Option<Linear>, t: &Temperatures, config: &LexicalConfig) -> Linear {
         let beta = config.svm_weight.clamp(0.0, 1.0);
-        match (self.lr, self.svm) {
+        match (lr, svm) {
             (Some(mut lr), Some(svm)) => {
                 let (a, b) = ((1.0 - beta) / t.lr, beta / t.svm);
                 for (w, &v) in lr.w.iter_mut().zip(&svm.w) {
@@ -437,9 +556,22 @@ impl Members {
     }
 }
 
+/// `a·x + b·y`, element-wise over weights and biases (same shapes).
+fn blend(mut x: Linear, a: f32, y: &Linear, b: f32) -> Linear {
+    for (w, &v) in x.w.iter_mut().zip(&y.w) {
+        *w = a * *w + b * v;
+    }
+    for (w, &v) in x.b.iter_mut().zip(&y.b) {
+        *w = a * *w + b * v;
+    }
+    x
+}
+
 /// Shared inputs of the training runs.
 struct Trainer<'a> {
     x: &'a Csr,
+    /// First feature index of the dense static-vector block (`nf` when there is none).
+    dense_from: u32,
     y: &'a [u32],
     nf: usize,
     k: usize,
@@ -461,8 +593,22 @@ impl Trainer<'_> {
                 label_smoothing: c.label_smoothing,
                 average_epochs: c.average_epochs,
                 dropout: c.dropout,
+                features: 0..self.dense_from,
             };
             logreg::train(&self.problem(rows), &params, c.seed, progress)
+        });
+        let dense = (self.dense_from as usize) < self.nf;
+        let dense = dense.then(|| {
+            let params = SgdParams {
+                epochs: c.vector_epochs,
+                learning_rate: c.vector_learning_rate,
+                l2: c.l2,
+                label_smoothing: 0.0,
+                average_epochs: 0,
+                dropout: 0.0,
+                features: self.dense_from..self.nf as u32,
+            };
+            logreg::train(&self.problem(rows), &params, c.seed ^ 0xDE45E, &mut |_, _| {})
         });
         let svm = matches!(c.classifier, Classifier::Svm | Classifier::Ensemble).then(|| {
             let params = SvmParams { c: c.svm_c, eps: 0.1, max_passes: 200 };
@@ -472,7 +618,7 @@ impl Trainer<'_> {
             }
             m
         });
-        Members { lr, svm }
+        Members { lr, svm, dense }
     }
 
     fn holdout_scores(&self, m: &Linear, ho: &[usize]) -> Vec<f32> {
@@ -490,37 +636,102 @@ impl Trainer<'_> {
         let members = self.fit(tr, 1, &mut |_, _| {});
         let hy: Vec<u32> = ho.iter().map(|&r| self.y[r]).collect();
         let k = self.k;
-        let mut t = Temperatures { lr: 1.0, svm: 1.0, combined: 1.0 };
+        let mut t = Temperatures { lr: 1.0, svm: 1.0, lexical: 1.0, dense: 1.0, combined: 1.0 };
         if let Some(m) = &members.lr {
             t.lr = calibration::fit_temperature(&self.holdout_scores(m, ho), k, &hy);
         }
         if let Some(m) = &members.svm {
             t.svm = calibration::fit_temperature(&self.holdout_scores(m, ho), k, &hy);
         }
+        if let Some(dense) = &members.dense {
+            t.dense = calibration::fit_temperature(&self.holdout_scores(dense, ho), k, &hy);
+            let lexical = Members::merge_lexical(members.lr.clone(), members.svm.clone(), &t, self.config);
+            t.lexical = calibration::fit_temperature(&self.holdout_scores(&lexical, ho), k, &hy);
+        }
+        // The combined temperature is for texts that have a vector; the others use the
+        // n-gram members' own.
+        let with_vector: Vec<usize> = match members.dense {
+            Some(_) => {
+                ho.iter().copied().filter(|&r| self.x.row(r).0.last().is_some_and(|&f| f >= self.dense_from)).collect()
+            }
+            None => ho.to_vec(),
+        };
+        let vy: Vec<u32> = with_vector.iter().map(|&r| self.y[r]).collect();
         let merged = members.merge(&t, self.config);
-        t.combined = calibration::fit_temperature(&self.holdout_scores(&merged, ho), k, &hy);
+        if !with_vector.is_empty() {
+            t.combined = calibration::fit_temperature(&self.holdout_scores(&merged, &with_vector), k, &vy);
+        }
         t
     }
 }
 
-fn build_matrix(v: &Vectorizer, docs: &[HashedFeatures], threads: usize) -> Csr {
-    let run = |part: &[HashedFeatures]| {
+/// Resolves `word_vectors: auto` against the training texts; returns the table when on.
+fn resolve_vectors(config: &mut LexicalConfig, texts: &[&str]) -> Result<Option<&'static StaticVectors>, LexicalError> {
+    let latin_share = || texts.iter().filter(|t| vectors::is_latin_text(t)).count() as f32 / texts.len().max(1) as f32;
+    let want = match config.word_vectors {
+        WordVectors::Off => false,
+        WordVectors::On => true,
+        WordVectors::Auto => config.vector_mix > 0.0 && StaticVectors::builtin().is_some() && latin_share() >= 0.2,
+    };
+    config.word_vectors = if want { WordVectors::On } else { WordVectors::Off };
+    if !want {
+        return Ok(None);
+    }
+    match StaticVectors::builtin() {
+        Some(table) => table.map(Some),
+        None => Err(LexicalError::InvalidConfig(
+            "word_vectors: on, but this build has no static vectors (feature `static-vectors`)".into(),
+        )),
+    }
+}
+
+/// Appends the text's static-vector block (feature indices `offset..offset + dim`); false
+/// when the text has no vector.
+fn append_dense(v: &StaticVectors, weight: f32, offset: usize, text: &str, s: &mut Scratch) -> bool {
+    s.dense.resize(v.dim(), 0.0);
+    if !v.embed_into(text, weight, &mut s.embed, &mut s.dense) {
+        return false;
+    }
+    for (j, &x) in s.dense.iter().enumerate() {
+        s.idx.push((offset + j) as u32);
+        s.val.push(x);
+    }
+    true
+}
+
+fn build_matrix(
+    v: &Vectorizer,
+    docs: &[HashedFeatures],
+    texts: &[&str],
+    dense: Option<(&StaticVectors, f32)>,
+    threads: usize,
+) -> Csr {
+    let run = |part: &[HashedFeatures], part_texts: &[&str]| {
         let mut m = Csr::new();
         let mut buf = SparseBuf::default();
-        for d in part {
+        let mut s = Scratch::default();
+        for (d, text) in part.iter().zip(part_texts) {
             v.transform(d, &mut buf, &mut m.idx, &mut m.val);
+            if let Some((table, weight)) = dense {
+                s.idx.clear();
+                s.val.clear();
+                append_dense(table, weight, v.len(), text, &mut s);
+                m.idx.extend_from_slice(&s.idx);
+                m.val.extend_from_slice(&s.val);
+            }
             m.end_row();
         }
         m
     };
     if threads < 2 || docs.len() < 256 {
-        return run(docs);
+        return run(docs, texts);
     }
-    let (a, b) = docs.split_at(docs.len() / 2);
+    let half = docs.len() / 2;
+    let ((a, b), (ta, tb)) = (docs.split_at(half), texts.split_at(half));
     std::thread::scope(|s| {
-        let h = s.spawn(|| run(b));
-        let mut first = run(a);
-        let second = h.join().unwrap_or_else(|_| run(b));
+        let h = s.spawn(|| run(b, tb));
+        let mut first = run(a, ta);
+        let second = h.join().unwrap_or_else(|_| run(b, tb));
         first.append(&second);
         first
     })

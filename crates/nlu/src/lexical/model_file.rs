@@ -24,7 +24,8 @@ use serde::{Deserialize, Serialize};
 
 use super::logreg::Linear;
 use super::tfidf::Vectorizer;
-use super::{LexicalConfig, LexicalError, LexicalModel};
+use super::vectors::StaticVectors;
+use super::{LexicalConfig, LexicalError, LexicalModel, PlainHead, WordVectors};
 
 /// First bytes of every model file.
 pub(crate) const MAGIC: &[u8; 8] = b"KEFULEX\0";
@@ -38,9 +39,12 @@ struct Header {
     n_features: u64,
     n_classes: u64,
     temperature: f32,
+    /// Present when the model uses static vectors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    plain: Option<PlainHead>,
 }
 
-fn fnv1a(data: &[u8]) -> u64 {
+pub(super) fn fnv1a(data: &[u8]) -> u64 {
     let mut h: u64 = 0xCBF2_9CE4_8422_2325;
     for &b in data {
         h ^= u64::from(b);
@@ -62,6 +66,7 @@ pub(crate) fn save(model: &LexicalModel, w: &mut dyn Write) -> Result<(), Lexica
         n_features: model.vectorizer.len() as u64,
         n_classes: model.linear.k as u64,
         temperature: model.temperature,
+        plain: model.plain.clone(),
     };
     let json = serde_json::to_vec(&header).map_err(|e| LexicalError::Corrupt(format!("cannot encode header: {e}")))?;
     let json_len = u32::try_from(json.len()).map_err(|_| LexicalError::Corrupt("header too large".into()))?;
@@ -175,6 +180,19 @@ fn parse_payload(payload: &[u8]) -> Result<LexicalModel, LexicalError> {
     let header: Header = serde_json::from_slice(hjson).map_err(|e| corrupt(format!("bad header: {e}")))?;
     header.config.validate()?;
     let nf = usize::try_from(header.n_features).map_err(|_| corrupt("n_features".into()))?;
+    let vectors = match header.config.word_vectors {
+        WordVectors::Off => None,
+        WordVectors::On => match StaticVectors::builtin() {
+            Some(table) => Some(table?),
+            None => {
+                return Err(LexicalError::InvalidConfig(
+                    "the model uses static vectors, but this build has none (feature `static-vectors`)".into(),
+                ))
+            }
+        },
+        WordVectors::Auto => return Err(corrupt("word_vectors must be resolved to on or off".into())),
+    };
+    let n_in = nf + vectors.map_or(0, |v| v.dim());
     let k = usize::try_from(header.n_classes).map_err(|_| corrupt("n_classes".into()))?;
     if k == 0 || header.labels.len() != k {
         return Err(corrupt(format!("{} labels for {k} classes", header.labels.len())));
@@ -182,9 +200,21 @@ fn parse_payload(payload: &[u8]) -> Result<LexicalModel, LexicalError> {
     if !(header.temperature.is_finite() && header.temperature > 0.0) {
         return Err(corrupt("temperature must be positive".into()));
     }
+    let plain = header.plain;
+    if let Some(p) = &plain {
+        if p.bias.len() != k || !p.bias.iter().all(|b| b.is_finite()) {
+            return Err(corrupt("n-gram head: bad bias".into()));
+        }
+        if !(p.inv_share.is_finite() && p.inv_share > 0.0 && p.temperature.is_finite() && p.temperature > 0.0) {
+            return Err(corrupt("n-gram head: bad scale or temperature".into()));
+        }
+    }
+    if plain.is_some() != vectors.is_some() {
+        return Err(corrupt("n-gram head present without vectors or missing with them".into()));
+    }
     let expected = nf
         .checked_mul(12)
-        .and_then(|a| nf.checked_mul(k).and_then(|w| w.checked_mul(4)).and_then(|b| a.checked_add(b)))
+        .and_then(|a| n_in.checked_mul(k).and_then(|w| w.checked_mul(4)).and_then(|b| a.checked_add(b)))
         .and_then(|a| a.checked_add(k * 4))
         .ok_or_else(|| corrupt("sizes overflow".into()))?;
     if payload.len() - c.pos != expected {
@@ -197,7 +227,7 @@ fn parse_payload(payload: &[u8]) -> Result<LexicalModel, LexicalError> {
     }
     let idf = c.f32s(nf, "idf")?;
     let b = c.f32s(k, "bias")?;
-    let w = c.f32s(nf * k, "weights")?;
+    let w = c.f32s(n_in * k, "weights")?;
     let cfg = header.config;
     let vectorizer = Vectorizer::from_parts(keys, idf, cfg.block_weights());
     Ok(LexicalModel {
@@ -206,5 +236,7 @@ fn parse_payload(payload: &[u8]) -> Result<LexicalModel, LexicalError> {
         vectorizer,
         linear: Linear { k, w, b },
         temperature: header.temperature,
+        vectors,
+        plain,
     })
 }

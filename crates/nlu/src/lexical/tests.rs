@@ -227,3 +227,67 @@ fn prior_correction_favours_rare_labels() {
     let bad = LexicalConfig { prior_correction: -1.0, ..LexicalConfig::default() };
     assert!(LexicalModel::train(&data, &bad, &mut |_| {}).is_err());
 }
+
+#[test]
+fn word_vectors_follow_the_training_script() {
+    let english = synthetic(4, 10);
+    let chinese: Vec<TrainingExample> =
+        (0..20).map(|i| ex(&format!("我要退货{i}"), if i % 2 == 0 { "a" } else { "b" })).collect();
+    let en = LexicalModel::train(&english, &LexicalConfig::default(), &mut |_| {}).expect("train");
+    let zh = LexicalModel::train(&chinese, &LexicalConfig::default(), &mut |_| {}).expect("train");
+    assert_eq!(en.uses_word_vectors(), cfg!(feature = "static-vectors"));
+    assert!(!zh.uses_word_vectors());
+    assert_eq!(zh.config().word_vectors, WordVectors::Off);
+    let off = LexicalConfig { word_vectors: WordVectors::Off, ..LexicalConfig::default() };
+    let plain = LexicalModel::train(&english, &off, &mut |_| {}).expect("train");
+    assert!(!plain.uses_word_vectors());
+    let bad = LexicalConfig { vector_mix: 1.5, ..LexicalConfig::default() };
+    assert!(matches!(LexicalModel::train(&english, &bad, &mut |_| {}), Err(LexicalError::InvalidConfig(_))));
+}
+
+#[cfg(feature = "static-vectors")]
+#[test]
+fn word_vectors_generalise_to_unseen_synonyms_and_survive_save_load() {
+    // No n-gram of the queries occurs in the training data of their intent.
+    let data = vec![
+        ex("where is the nearest atm", "atm"),
+        ex("find an atm near me", "atm"),
+        ex("atm locations", "atm"),
+        ex("is there an atm close by", "atm"),
+        ex("my parcel has not arrived", "delivery"),
+        ex("the package is late", "delivery"),
+        ex("where is my shipment", "delivery"),
+        ex("parcel still not here", "delivery"),
+    ];
+    // Few examples: give the vector member enough steps to fit them.
+    let config = LexicalConfig {
+        word_vectors: WordVectors::On,
+        vector_mix: 0.8,
+        vector_epochs: 200,
+        vector_learning_rate: 4.0,
+        ..LexicalConfig::default()
+    };
+    let m = LexicalModel::train(&data, &config, &mut |_| {}).expect("train");
+    assert!(m.uses_word_vectors());
+    for (text, want) in
+        [("cash machine", "atm"), ("withdraw money from a cashpoint", "atm"), ("courier delayed", "delivery")]
+    {
+        eprintln!("{text}: {:?}", m.predict_top(text, 2));
+        assert_eq!(m.predict_top(text, 1)[0].0, want, "{text}");
+    }
+    let bytes = saved(&m);
+    let back = LexicalModel::load(&mut bytes.as_slice()).expect("load");
+    assert!(back.uses_word_vectors());
+    for text in ["cash machine", "courier delayed", "", "我要退货"] {
+        assert_eq!(back.predict(text), m.predict(text));
+    }
+}
+
+#[test]
+fn model_files_without_the_vectors_option_read_as_off() {
+    let off = LexicalConfig { word_vectors: WordVectors::Off, ..LexicalConfig::default() };
+    let mut js = serde_json::to_value(&off).expect("json");
+    js.as_object_mut().expect("object").remove("word_vectors");
+    let back: LexicalConfig = serde_json::from_value(js).expect("parse");
+    assert_eq!(back.word_vectors, WordVectors::Off);
+}
