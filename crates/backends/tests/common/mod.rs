@@ -22,10 +22,19 @@ impl RedisServer {
         let dir = std::env::temp_dir().join(format!("kefu-redis-{}-{}", std::process::id(), free_port()));
         std::fs::create_dir_all(&dir).unwrap();
         let mut s = Self { child: None, port: free_port(), dir };
-        s.spawn();
-        s
+        // A free port can be taken by a parallel test's server between our probe and the
+        // spawn; then our server exits and the port answers for the other one. Retry on a new
+        // port until the server on the port is ours.
+        for _ in 0..10 {
+            s.spawn();
+            if s.is_ours() {
+                return s;
+            }
+            s.kill_child();
+            s.port = free_port();
+        }
+        panic!("could not start a redis-server of our own");
     }
-
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/0", self.port)
     }
@@ -51,11 +60,46 @@ impl RedisServer {
     }
 
     pub fn kill(&mut self) {
+        self.kill_child();
+        wait_for_port(self.port, false);
+    }
+
+    fn kill_child(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();
         }
-        wait_for_port(self.port, false);
+    }
+
+    /// True when the server answering on the port is the child we spawned.
+    fn is_ours(&mut self) -> bool {
+        use std::io::{Read, Write};
+        let Some(child) = self.child.as_mut() else { return false };
+        if !matches!(child.try_wait(), Ok(None)) {
+            return false;
+        }
+        let pid = child.id();
+        let Ok(mut conn) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else { return false };
+        let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+        if conn.write_all(b"*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n").is_err() {
+            return false;
+        }
+        let mut reply = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = conn.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            reply.extend_from_slice(&buf[..n]);
+            if String::from_utf8_lossy(&reply).contains("process_id:") && reply.ends_with(b"\r\n\r\n") {
+                break;
+            }
+        }
+        String::from_utf8_lossy(&reply)
+            .lines()
+            .find_map(|l| l.strip_prefix("process_id:"))
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            == Some(pid)
     }
 
     pub fn data_dir(&self) -> &Path {
