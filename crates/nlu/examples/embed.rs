@@ -1,12 +1,14 @@
 //! Embeds the lines of stdin with a sentence-encoder model folder and prints throughput.
 //!
 //! ```sh
-//! cargo run --release -p kefu-nlu --features neural --example embed -- MODEL_DIR [--device cpu|cuda|metal|auto] [--print] < sentences.txt
+//! cargo run --release -p kefu-nlu --features neural --example embed -- MODEL_DIR [--device cpu|cuda|metal|auto] [--print] [--threads-from-candle] < sentences.txt
 //! ```
 //!
 //! Each non-empty line is one sentence. The lines are embedded twice with the cache off:
 //! batch size 1, then batch size 32 (sorted by length, each batch padded to its longest
 //! member). `--print` writes each vector as a JSON array on stdout; figures go to stderr.
+//! `RAYON_NUM_THREADS` is set to the available cores unless already set;
+//! `--threads-from-candle` leaves it unset (candle then counts cores on every matmul).
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -15,6 +17,11 @@ use std::time::Instant;
 use kefu_nlu::neural::{device_from_name, EncoderOptions, SentenceEncoder};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Unless the caller set RAYON_NUM_THREADS (or asked for candle's own per-call detection
+    // with --threads-from-candle): see kefu_nlu::neural::threads.
+    if !std::env::args().any(|a| a == "--threads-from-candle") {
+        kefu_nlu::neural::init_cpu_threads();
+    }
     let mut dir: Option<PathBuf> = None;
     let mut device = "cpu".to_string();
     let mut print = false;
@@ -23,8 +30,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         match a.as_str() {
             "--device" => device = args.next().ok_or("--device needs a value")?,
             "--print" => print = true,
+            "--threads-from-candle" => {}
             "-h" | "--help" => {
-                eprintln!("usage: embed MODEL_DIR [--device cpu|cuda|metal|auto] [--print] < lines.txt");
+                eprintln!("usage: embed MODEL_DIR [--device cpu|cuda|metal|auto] [--print] [--threads-from-candle] < lines.txt");
                 return Ok(());
             }
             _ => dir = Some(PathBuf::from(a)),
@@ -32,7 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let dir = dir
         .or_else(|| std::env::var_os("KEFU_MINILM_DIR").map(PathBuf::from))
-        .ok_or("usage: embed MODEL_DIR [--device cpu|cuda|metal|auto] [--print] < lines.txt")?;
+        .ok_or("usage: embed MODEL_DIR [--device cpu|cuda|metal|auto] [--print] [--threads-from-candle] < lines.txt")?;
 
     let lines: Vec<String> = std::io::stdin()
         .lock()

@@ -180,6 +180,9 @@ impl SentenceEncoder {
         if options.batch_size == 0 {
             return Err(bad_config(dir, "batch_size must be at least 1"));
         }
+        if device.is_cpu() {
+            super::threads::warn_once_if_unset();
+        }
         let config_path = dir.join(CONFIG_FILE);
         let tokenizer_path = dir.join(TOKENIZER_FILE);
         let weights_path = dir.join(WEIGHTS_FILE);

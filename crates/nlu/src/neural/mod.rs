@@ -33,7 +33,8 @@
 //! * **Devices**: [`Device::Cpu`] always; features `cuda` (needs the CUDA toolkit and `nvcc`
 //!   at build time) / `metal` compile candle's GPU back-ends, and [`best_device`] picks a GPU
 //!   when one is compiled in and present; [`device_from_name`] parses `cpu`, `cuda:0`, `auto`…
-//!   CPU threads: candle uses rayon's pool (`RAYON_NUM_THREADS`).
+//!   CPU threads: candle uses rayon's pool (`RAYON_NUM_THREADS`); programs should call
+//!   [`init_cpu_threads`] first thing in `main` (see [`threads`] for why it matters).
 //! * **Errors**: every problem with a model folder is an [`EncoderError`], never a panic.
 //! * **Hub** (feature `hub`): `hub::download_model` fetches a folder by repository id into
 //!   the Hugging Face cache (hf-hub's blocking client over rustls; `ring` builds some C).
@@ -47,6 +48,7 @@ mod error;
 #[cfg(feature = "hub")]
 pub mod hub;
 mod model_id;
+pub mod threads;
 
 pub use cache::{cache_key, CacheStats, EmbeddingCache};
 pub use candle_core::Device;
@@ -54,6 +56,7 @@ pub use encoder::{
     EncoderOptions, SentenceEncoder, CONFIG_FILE, POOLING_CONFIG_FILE, SBERT_CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE,
 };
 pub use error::EncoderError;
+pub use threads::init_cpu_threads;
 
 /// The fastest device available to this build: the first CUDA GPU with feature `cuda`, else
 /// the first Metal GPU with feature `metal`, else the CPU. Never fails: a GPU that cannot be
