@@ -19,6 +19,7 @@
 pub mod action;
 pub use bot_entities::BotEntityExtractor;
 pub mod bot;
+pub mod cpu;
 pub mod embedding;
 pub mod engine;
 pub mod error;
@@ -38,6 +39,7 @@ mod policy;
 
 pub use action::{ActionCall, ActionError, ActionHandler, ActionOutcome, FnAction};
 pub use bot::{load_bot_dir, BotDefinition, BotProblems, Problem};
+pub use cpu::run_cpu_bound;
 pub use embedding::{EmbedError, TextEmbedder};
 pub use engine::{Engine, EngineBuilder, Reply, ReplyMessage, Turn};
 pub use error::Error;

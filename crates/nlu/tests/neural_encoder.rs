@@ -326,6 +326,38 @@ fn encoder_is_shareable_between_threads() {
 }
 
 #[test]
+fn a_forward_pass_does_not_stall_a_single_worker_runtime() {
+    // One tokio worker. Task A embeds many sentences (one long forward pass per batch, no
+    // await inside); task B only records when it first runs once A has started. Unless the
+    // encoder lets the runtime hand the worker's queue to another thread, B can only run
+    // after A has finished.
+    let dir = tiny_model();
+    let enc = Arc::new(load_opts(dir.path(), 512, 0));
+    let texts: Vec<String> = (0..512).map(|i| format!("where is my order {i} please i want a refund")).collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let started = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (a_end, b_ran) = runtime.block_on(async {
+        let a = tokio::spawn({
+            let (enc, started) = (Arc::clone(&enc), Arc::clone(&started));
+            async move {
+                started.store(true, Ordering::SeqCst);
+                let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+                enc.embed(&refs).unwrap();
+                std::time::Instant::now()
+            }
+        });
+        let b = tokio::spawn(async move {
+            while !started.load(Ordering::SeqCst) {
+                tokio::task::yield_now().await;
+            }
+            std::time::Instant::now()
+        });
+        (a.await.unwrap(), b.await.unwrap())
+    });
+    assert!(b_ran < a_end, "the other task waited for the whole forward pass ({:?} after it)", b_ran - a_end);
+}
+
+#[test]
 fn model_id_follows_content_not_location() {
     let dir = tiny_model();
     let id = load(dir.path()).model_id().to_string();

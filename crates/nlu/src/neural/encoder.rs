@@ -366,7 +366,8 @@ impl SentenceEncoder {
         for chunk in order.chunks(self.batch_size) {
             let batch: Vec<(&[u32], &[u32])> =
                 chunk.iter().map(|&i| (todo[i].1.as_slice(), todo[i].2.as_slice())).collect();
-            let vectors = self.forward_batch(&batch)?;
+            // ~10 ms of CPU per sentence: keep a multi-threaded tokio runtime's other tasks moving.
+            let vectors = kefu_core::run_cpu_bound(|| self.forward_batch(&batch))?;
             for (&i, v) in chunk.iter().zip(vectors) {
                 computed[i] = Some(Arc::from(v));
             }

@@ -35,6 +35,9 @@
 //!   when one is compiled in and present; [`device_from_name`] parses `cpu`, `cuda:0`, `auto`…
 //!   CPU threads: candle uses rayon's pool (`RAYON_NUM_THREADS`); programs should call
 //!   [`init_cpu_threads`] first thing in `main` (see [`threads`] for why it matters).
+//! * **Async callers**: the forward pass runs through [`kefu_core::run_cpu_bound`], so on a
+//!   multi-threaded tokio runtime (a server) the worker's other tasks move to another thread
+//!   instead of waiting ~10 ms per message behind it.
 //! * **Errors**: every problem with a model folder is an [`EncoderError`], never a panic.
 //! * **Hub** (feature `hub`): `hub::download_model` fetches a folder by repository id into
 //!   the Hugging Face cache (hf-hub's blocking client over rustls; `ring` builds some C).
