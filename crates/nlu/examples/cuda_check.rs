@@ -21,13 +21,13 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use candle_core::{DType, Device};
-use candle_nn::{VarBuilder, VarMap};
-use candle_transformers::models::bert::{BertModel, Config};
-use kefu_nlu::neural::{device_from_name, EncoderOptions, SentenceEncoder};
+use kefu_nlu::neural::{device_from_name, Device, EncoderOptions, SentenceEncoder};
 use serde_json::{json, Value};
+use tiny_bert::{BertShape, SPECIALS};
 
-const SPECIALS: &[&str] = &["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
+#[path = "../tests/support/tiny_bert.rs"]
+mod tiny_bert;
+
 const VOCAB_SIZE: usize = 30_522;
 const MIN_COSINE: f32 = 0.999;
 
@@ -44,90 +44,21 @@ const WORDS: &str = "where is my order i want to return the shoes refund how lon
 /// Everything this check can fail on, as a message.
 type Failure = Box<dyn std::error::Error>;
 
-fn config_json() -> Value {
-    json!({
-        "architectures": ["BertModel"],
-        "attention_probs_dropout_prob": 0.1,
-        "hidden_act": "gelu",
-        "hidden_dropout_prob": 0.1,
-        "hidden_size": 384,
-        "initializer_range": 0.02,
-        "intermediate_size": 1536,
-        "layer_norm_eps": 1e-12,
-        "max_position_embeddings": 512,
-        "model_type": "bert",
-        "num_attention_heads": 12,
-        "num_hidden_layers": 6,
-        "pad_token_id": 0,
-        "position_embedding_type": "absolute",
-        "type_vocab_size": 2,
-        "vocab_size": VOCAB_SIZE,
-    })
-}
-
 fn words() -> Vec<&'static str> {
     WORDS.split_whitespace().collect()
 }
 
-/// A BERT WordPiece tokenizer.json: the special tokens, [`WORDS`], then `[unused…]` fillers up
-/// to [`VOCAB_SIZE`].
-fn tokenizer_json() -> Value {
+/// Writes the model folder: all-MiniLM-L6-v2's shape with random weights, and a WordPiece
+/// vocabulary of the special tokens, [`WORDS`], then `[unused…]` fillers up to [`VOCAB_SIZE`].
+fn write_model(dir: &Path) -> Result<(), Failure> {
+    let shape = BertShape { hidden: 384, intermediate: 1536, heads: 12, layers: 6, max_positions: 512 };
+    let config = tiny_bert::config_json(&shape, VOCAB_SIZE);
     let words = words();
     let fillers: Vec<String> = (0..VOCAB_SIZE - SPECIALS.len() - words.len()).map(|i| format!("[unused{i}]")).collect();
-    let vocab: serde_json::Map<String, Value> = SPECIALS
-        .iter()
-        .copied()
-        .chain(words.iter().copied())
-        .chain(fillers.iter().map(String::as_str))
-        .enumerate()
-        .map(|(i, t)| (t.to_string(), json!(i)))
-        .collect();
-    let added: Vec<Value> = SPECIALS
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            json!({"id": i, "content": t, "single_word": false, "lstrip": false, "rstrip": false,
-                   "normalized": false, "special": true})
-        })
-        .collect();
-    json!({
-        "version": "1.0",
-        "truncation": null,
-        "padding": null,
-        "added_tokens": added,
-        "normalizer": {"type": "BertNormalizer", "clean_text": true, "handle_chinese_chars": true,
-                       "strip_accents": null, "lowercase": true},
-        "pre_tokenizer": {"type": "BertPreTokenizer"},
-        "post_processor": {
-            "type": "TemplateProcessing",
-            "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
-                       {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
-            "pair": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
-                     {"SpecialToken": {"id": "[SEP]", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}},
-                     {"SpecialToken": {"id": "[SEP]", "type_id": 1}}],
-            "special_tokens": {
-                "[CLS]": {"id": "[CLS]", "ids": [2], "tokens": ["[CLS]"]},
-                "[SEP]": {"id": "[SEP]", "ids": [3], "tokens": ["[SEP]"]}
-            }
-        },
-        "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": true},
-        "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
-                  "max_input_chars_per_word": 100, "vocab": vocab}
-    })
-}
-
-/// Writes the model folder: random weights come from loading a `BertModel` out of a `VarMap`
-/// (which initialises every tensor it is asked for), saved as safetensors.
-fn write_model(dir: &Path) -> Result<(), Failure> {
-    std::fs::create_dir_all(dir)?;
-    let config = config_json();
-    std::fs::write(dir.join("config.json"), serde_json::to_vec_pretty(&config)?)?;
-    std::fs::write(dir.join("tokenizer.json"), serde_json::to_vec(&tokenizer_json())?)?;
-    let config: Config = serde_json::from_value(config)?;
-    let varmap = VarMap::new();
-    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
-    BertModel::load(vb, &config)?;
-    varmap.save(dir.join("model.safetensors"))?;
+    let tokens: Vec<&str> = words.iter().copied().chain(fillers.iter().map(String::as_str)).collect();
+    tiny_bert::write_json(&dir.join("config.json"), &config)?;
+    tiny_bert::write_json(&dir.join("tokenizer.json"), &tiny_bert::tokenizer_json(&tokens, None))?;
+    tiny_bert::write_random_weights(&dir.join("model.safetensors"), &config)?;
     Ok(())
 }
 

@@ -9,18 +9,19 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use candle_core::{DType, Device, Tensor};
-use candle_nn::{VarBuilder, VarMap};
-use candle_transformers::models::bert::{BertModel, Config};
+use candle_core::{Device, Tensor};
 use kefu_nlu::neural::{EncoderError, EncoderOptions, SentenceEncoder};
 use serde_json::json;
+use tiny_bert::{write_random_weights, BertShape, SPECIALS};
+
+#[path = "support/tiny_bert.rs"]
+mod tiny_bert;
 
 const WORDS: &[&str] = &[
     "where", "is", "my", "order", "i", "want", "to", "return", "the", "shoes", "refund", "how", "long", "does", "it",
     "take", "hello", "cancel", "please", "agent", "human", "a", "for", "ship", "can", "you", "?", ".", ",", "!", "##s",
     "##ing", "##ed", "我", "要", "退", "货", "的", "快", "递",
 ];
-const SPECIALS: &[&str] = &["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
 const HIDDEN: usize = 16;
 const MAX_POS: usize = 32;
 
@@ -55,83 +56,20 @@ fn vocab_size() -> usize {
 }
 
 fn config_json() -> serde_json::Value {
-    json!({
-        "architectures": ["BertModel"],
-        "attention_probs_dropout_prob": 0.1,
-        "hidden_act": "gelu",
-        "hidden_dropout_prob": 0.1,
-        "hidden_size": HIDDEN,
-        "initializer_range": 0.02,
-        "intermediate_size": 32,
-        "layer_norm_eps": 1e-12,
-        "max_position_embeddings": MAX_POS,
-        "model_type": "bert",
-        "num_attention_heads": 2,
-        "num_hidden_layers": 2,
-        "pad_token_id": 0,
-        "position_embedding_type": "absolute",
-        "type_vocab_size": 2,
-        "vocab_size": vocab_size(),
-    })
+    let shape = BertShape { hidden: HIDDEN, intermediate: 32, heads: 2, layers: 2, max_positions: MAX_POS };
+    tiny_bert::config_json(&shape, vocab_size())
 }
 
-/// A BERT WordPiece tokenizer.json like the real ones (normaliser, pre-tokenizer, template).
 fn tokenizer_json(padding: Option<usize>) -> serde_json::Value {
-    let vocab: serde_json::Map<String, serde_json::Value> =
-        SPECIALS.iter().chain(WORDS).enumerate().map(|(i, t)| (t.to_string(), json!(i))).collect();
-    let added: Vec<_> = SPECIALS
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            json!({"id": i, "content": t, "single_word": false, "lstrip": false, "rstrip": false,
-                   "normalized": false, "special": true})
-        })
-        .collect();
-    let padding = padding.map(|n| {
-        json!({"strategy": {"Fixed": n}, "direction": "Right", "pad_to_multiple_of": null,
-               "pad_id": 0, "pad_type_id": 0, "pad_token": "[PAD]"})
-    });
-    json!({
-        "version": "1.0",
-        "truncation": padding.as_ref().map(|_| json!({"max_length": 16, "strategy": "LongestFirst", "stride": 0})),
-        "padding": padding,
-        "added_tokens": added,
-        "normalizer": {"type": "BertNormalizer", "clean_text": true, "handle_chinese_chars": true,
-                       "strip_accents": null, "lowercase": true},
-        "pre_tokenizer": {"type": "BertPreTokenizer"},
-        "post_processor": {
-            "type": "TemplateProcessing",
-            "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
-                       {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
-            "pair": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
-                     {"SpecialToken": {"id": "[SEP]", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}},
-                     {"SpecialToken": {"id": "[SEP]", "type_id": 1}}],
-            "special_tokens": {
-                "[CLS]": {"id": "[CLS]", "ids": [2], "tokens": ["[CLS]"]},
-                "[SEP]": {"id": "[SEP]", "ids": [3], "tokens": ["[SEP]"]}
-            }
-        },
-        "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": true},
-        "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
-                  "max_input_chars_per_word": 100, "vocab": vocab}
-    })
+    tiny_bert::tokenizer_json(WORDS, padding)
 }
 
 fn write_json(path: &Path, v: &serde_json::Value) {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).unwrap();
-    }
-    std::fs::write(path, serde_json::to_vec_pretty(v).unwrap()).unwrap();
+    tiny_bert::write_json(path, v).unwrap();
 }
 
-/// Random weights for `config`, created by loading a BertModel from a VarMap (which
-/// initialises every tensor it is asked for) and saved as safetensors.
 fn write_weights(path: &Path, config: &serde_json::Value) {
-    let config: Config = serde_json::from_value(config.clone()).unwrap();
-    let varmap = VarMap::new();
-    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
-    BertModel::load(vb, &config).unwrap();
-    varmap.save(path).unwrap();
+    write_random_weights(path, config).unwrap();
 }
 
 /// A complete tiny model folder.
