@@ -64,14 +64,32 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
     }
     let stdin = std::io::stdin();
     let mut stdout = std::io::stdout();
-    let mut lines = stdin.lock().lines();
+    let mut input = stdin.lock();
+    let mut raw = Vec::new();
     loop {
         if interactive {
             print!("you> ");
             let _ = stdout.flush();
         }
-        let Some(line) = lines.next() else { break };
-        let line = line.map_err(|e| format!("cannot read stdin: {e}"))?;
+        raw.clear();
+        let read = input.read_until(b'\n', &mut raw).map_err(|e| format!("cannot read stdin: {e}"))?;
+        if read == 0 {
+            break;
+        }
+        // One line that is not UTF-8 gets an error reply; the conversation goes on.
+        let line = match std::str::from_utf8(&raw) {
+            Ok(l) => l,
+            Err(e) => {
+                let message = format!("the line is not valid UTF-8 (byte {})", e.valid_up_to());
+                if a.json {
+                    let err = serde_json::json!({"error": {"code": kefu::ErrorCode::InvalidInput, "message": message}});
+                    writeln!(stdout, "{err}").map_err(|e| e.to_string())?;
+                } else {
+                    eprintln!("error: {message}");
+                }
+                continue;
+            }
+        };
         let text = line.trim();
         if text.is_empty() {
             continue;
@@ -105,7 +123,8 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
                 }
             }
             (Err(e), true) => {
-                writeln!(stdout, "{}", serde_json::json!({"error": e.to_string()})).map_err(|e| e.to_string())?;
+                let err = serde_json::json!({"error": {"code": e.code(), "message": e.to_string()}});
+                writeln!(stdout, "{err}").map_err(|e| e.to_string())?;
             }
             (Err(e), false) => eprintln!("error: {e}"),
         }

@@ -33,6 +33,9 @@ pub struct ActionCall {
     pub entities: Vec<Entity>,
     /// Current slot values.
     pub slots: BTreeMap<String, serde_json::Value>,
+    /// The turn's metadata, as the channel sent it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, serde_json::Value>,
 }
 
 /// What an action asks the engine to do.

@@ -23,6 +23,12 @@ use std::time::Duration;
 pub const MAX_TEXT_CHARS: usize = 10_000;
 /// Longest id (tenant, conversation, user, channel) accepted, in bytes.
 pub const MAX_ID_BYTES: usize = 256;
+/// Most metadata entries per turn, and longest serialised metadata in bytes.
+pub const MAX_METADATA_ENTRIES: usize = 64;
+/// Longest serialised `metadata` of a turn, in bytes.
+pub const MAX_METADATA_BYTES: usize = 16 * 1024;
+/// Replies remembered per conversation for idempotent retries.
+pub const IDEMPOTENT_REPLIES_KEPT: usize = 8;
 const MAX_OPTIMISTIC_RETRIES: usize = 8;
 /// Default lease of the per-conversation lock (a turn normally takes milliseconds).
 pub const DEFAULT_LOCK_TTL: Duration = Duration::from_secs(30);
@@ -49,6 +55,15 @@ pub struct Turn {
     /// When the message was sent (default: now).
     #[serde(default)]
     pub timestamp: Option<DateTime<Utc>>,
+    /// Free data from the channel (page URL, order id, app version…): passed to actions and
+    /// kept on the turn's events, never interpreted by the engine.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, serde_json::Value>,
+    /// A client-chosen key: a retry of the same turn with the same key returns the first
+    /// reply and does not run the turn again (remembered in the session, so across replicas
+    /// that share a session store).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
 }
 
 fn default_tenant() -> String {
@@ -70,7 +85,27 @@ impl Turn {
             text: text.into(),
             language: None,
             timestamp: None,
+            metadata: BTreeMap::new(),
+            idempotency_key: None,
         }
+    }
+
+    /// Sets the customer id.
+    pub fn user(mut self, user_id: impl Into<String>) -> Self {
+        self.user_id = user_id.into();
+        self
+    }
+
+    /// Sets the idempotency key.
+    pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
+        self.idempotency_key = Some(key.into());
+        self
+    }
+
+    /// Adds one metadata entry.
+    pub fn meta(mut self, key: impl Into<String>, value: serde_json::Value) -> Self {
+        self.metadata.insert(key.into(), value);
+        self
     }
 
     /// Sets the tenant.
@@ -106,6 +141,20 @@ pub struct ReplyMessage {
     /// Quick replies.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub buttons: Vec<RenderedButton>,
+    /// The bot response this message renders (`responses.yaml` name, or a built-in name such
+    /// as `fallback`); absent for FAQ answers and action texts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<String>,
+    /// The FAQ entry this message answers from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faq_id: Option<String>,
+}
+
+impl ReplyMessage {
+    /// A plain text message.
+    pub fn text(text: impl Into<String>) -> Self {
+        Self { text: text.into(), buttons: Vec::new(), response: None, faq_id: None }
+    }
 }
 
 /// The assistant's answer to a turn, with the state a channel may want to show.
@@ -131,6 +180,18 @@ pub struct Reply {
     pub flow: Option<String>,
     /// A human agent owns the conversation.
     pub handoff: bool,
+    /// What the turn did besides saying things: flows started/completed/cancelled, slots
+    /// set, actions run, FAQ answers, fallbacks, hand-offs (the same events the event sink
+    /// receives, without the message/NLU ones already in this reply).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<Event>,
+    /// The bot version that answered (set when the engine was built with a version label,
+    /// as a [`crate`] registry does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot_version: Option<String>,
+    /// True when this reply was returned again for a retried idempotency key.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replayed: bool,
 }
 
 impl Reply {
@@ -151,9 +212,17 @@ pub struct EngineBuilder {
     actions: HashMap<String, Arc<dyn ActionHandler>>,
     lock: Arc<dyn ConversationLock>,
     lock_ttl: Duration,
+    version: Option<String>,
 }
 
 impl EngineBuilder {
+    /// A label for this build of the bot (`"v2"`, a git sha…): written into every session it
+    /// serves (so a registry can pin conversations to it) and into every reply.
+    pub fn version(mut self, label: impl Into<String>) -> Self {
+        self.version = Some(label.into());
+        self
+    }
+
     /// The intent classifier (required).
     pub fn classifier(mut self, c: Arc<dyn IntentClassifier>) -> Self {
         self.classifier = Some(c);
@@ -250,6 +319,7 @@ impl EngineBuilder {
                 actions: self.actions,
                 lock: self.lock,
                 lock_ttl: self.lock_ttl,
+                version: self.version,
             }),
         })
     }
@@ -266,6 +336,7 @@ pub(crate) struct Inner {
     actions: HashMap<String, Arc<dyn ActionHandler>>,
     lock: Arc<dyn ConversationLock>,
     lock_ttl: Duration,
+    version: Option<String>,
 }
 
 /// The dialogue engine. Cheap to clone; share one per bot across tasks.
@@ -287,7 +358,38 @@ impl Engine {
             actions: HashMap::new(),
             lock: Arc::new(LocalConversationLock::new()),
             lock_ttl: DEFAULT_LOCK_TTL,
+            version: None,
         }
+    }
+
+    /// The version label given to the builder, if any.
+    pub fn version(&self) -> Option<&str> {
+        self.inner.version.as_deref()
+    }
+
+    /// Handles one user message and streams the reply in parts: deltas of generated text
+    /// while it is produced, each complete message, then [`ReplyPart::Done`] with the whole
+    /// [`Reply`]. The turn runs to completion (and is saved) even if the stream is dropped.
+    /// Needs a tokio runtime.
+    pub fn handle_stream(&self, turn: Turn) -> ReplyStream {
+        let (tx, rx) = tokio::sync::mpsc::channel(16);
+        let engine = self.clone();
+        tokio::spawn(async move {
+            match engine.handle(turn).await {
+                Ok(reply) => {
+                    for (index, message) in reply.messages.iter().enumerate() {
+                        if tx.send(Ok(ReplyPart::Message { index, message: message.clone() })).await.is_err() {
+                            return;
+                        }
+                    }
+                    let _ = tx.send(Ok(ReplyPart::Done { reply: Box::new(reply) })).await;
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e)).await;
+                }
+            }
+        });
+        ReplyStream { rx }
     }
 
     /// The bot definition.
@@ -318,10 +420,7 @@ impl Engine {
                 Err(e) => return Err(e),
             }
         }
-        Err(Error::Store(StoreError::Unavailable {
-            message: format!("conversation {} kept changing concurrently", key.conversation_id),
-            retryable: true,
-        }))
+        Err(Error::Busy(format!("conversation {} kept changing concurrently", key.conversation_id)))
     }
 
     /// One attempt at a turn, under the conversation lock: load, compute, save, publish.
@@ -333,10 +432,16 @@ impl Engine {
         fence: Option<u64>,
     ) -> Result<Reply, Error> {
         let stored = self.inner.store.load(key).await?;
+        if let Some(reply) = stored.as_ref().and_then(|s| s.replay(turn.idempotency_key.as_deref())) {
+            return Ok(reply);
+        }
         let expected = stored.as_ref().map_or(0, |s| s.version);
         let mut run = TurnRun::start(&self.inner, turn, stored);
         run.process().await?;
         let (mut session, events, reply) = run.finish();
+        if let Some(k) = &turn.idempotency_key {
+            session.remember_reply(k, &reply, IDEMPOTENT_REPLIES_KEPT);
+        }
         session.version = expected + 1;
         self.inner.store.save_fenced(&session, expected, ttl, fence).await?;
         if let Err(e) = self.inner.sink.publish(&events).await {
@@ -346,12 +451,11 @@ impl Engine {
     }
 
     async fn acquire(&self, key: &SessionKey) -> Result<LockLease, Error> {
-        self.inner.lock.acquire(key, self.inner.lock_ttl).await.map_err(|e| {
-            let retryable = match &e {
-                LockError::Timeout { .. } => true,
-                LockError::Unavailable { retryable, .. } => *retryable,
-            };
-            Error::Store(StoreError::Unavailable { message: e.to_string(), retryable })
+        self.inner.lock.acquire(key, self.inner.lock_ttl).await.map_err(|e| match &e {
+            LockError::Timeout { .. } => Error::Busy(e.to_string()),
+            LockError::Unavailable { retryable, .. } => {
+                Error::Store(StoreError::Unavailable { message: e.to_string(), retryable: *retryable })
+            }
         })
     }
 
@@ -364,15 +468,52 @@ impl Engine {
 
     /// Returns a conversation from a human agent to the assistant.
     pub async fn release_handoff(&self, tenant: &str, conversation_id: &str) -> Result<bool, Error> {
+        self.change_handed_off(tenant, conversation_id, |session, _| {
+            session.handoff = false;
+            session.consecutive_fallbacks = 0;
+            (Event::HandoffReleased, "release".to_string())
+        })
+        .await
+    }
+
+    /// Records a human agent's message in a handed-off conversation's history (and the
+    /// event stream). Returns `false` when the conversation does not exist or no agent owns it.
+    pub async fn agent_message(&self, tenant: &str, conversation_id: &str, text: &str) -> Result<bool, Error> {
+        if text.chars().count() > MAX_TEXT_CHARS {
+            return Err(Error::InputTooLarge(format!("`text` is longer than {MAX_TEXT_CHARS} characters")));
+        }
+        let max = self.inner.bot.policy.max_history;
+        self.change_handed_off(tenant, conversation_id, |session, now| {
+            let entry = HistoryEntry { at: now, speaker: Speaker::Agent, text: text.to_string(), intent: None };
+            session.remember(entry, max);
+            (Event::AgentMessage { text: text.to_string() }, format!("agent-{}", session.version + 1))
+        })
+        .await
+    }
+
+    /// Under the conversation lock: loads a handed-off session, applies `change`, saves it and
+    /// publishes the event `change` returns (with its id suffix). `false` when there is no
+    /// such session or no agent owns it.
+    async fn change_handed_off(
+        &self,
+        tenant: &str,
+        conversation_id: &str,
+        change: impl FnOnce(&mut Session, DateTime<Utc>) -> (Event, String),
+    ) -> Result<bool, Error> {
         let key = SessionKey::new(tenant, conversation_id);
         let lease = self.acquire(&key).await?;
         let fence = self.inner.lock.shared_fencing().then_some(lease.fencing_token);
-        let outcome = self.release_handoff_locked(&key, fence).await;
+        let outcome = self.change_handed_off_locked(&key, fence, change).await;
         self.release(lease).await;
         outcome
     }
 
-    async fn release_handoff_locked(&self, key: &SessionKey, fence: Option<u64>) -> Result<bool, Error> {
+    async fn change_handed_off_locked(
+        &self,
+        key: &SessionKey,
+        fence: Option<u64>,
+        change: impl FnOnce(&mut Session, DateTime<Utc>) -> (Event, String),
+    ) -> Result<bool, Error> {
         let ttl = Duration::from_secs(self.inner.bot.policy.session_idle_timeout_secs);
         let Some(mut session) = self.inner.store.load(key).await? else {
             return Ok(false);
@@ -381,22 +522,22 @@ impl Engine {
             return Ok(false);
         }
         let expected = session.version;
-        session.handoff = false;
-        session.consecutive_fallbacks = 0;
-        session.version += 1;
+        let now = Utc::now();
+        let (event, suffix) = change(&mut session, now);
+        session.version = expected + 1;
         self.inner.store.save_fenced(&session, expected, ttl, fence).await?;
         let env = EventEnvelope {
-            id: format!("{}/{}/{}/release", key.tenant, key.conversation_id, session.turns),
+            id: format!("{}/{}/{}/{suffix}", key.tenant, key.conversation_id, session.turns),
             tenant: key.tenant.clone(),
             conversation_id: key.conversation_id.clone(),
             user_id: session.user_id.clone(),
             channel: String::new(),
             turn: session.turns,
-            timestamp: Utc::now(),
-            event: Event::HandoffReleased,
+            timestamp: now,
+            event,
         };
         if let Err(e) = self.inner.sink.publish(&[env]).await {
-            tracing::error!(error = %e, "hand-off release event not published");
+            tracing::error!(error = %e, "hand-off event not published");
         }
         Ok(true)
     }
@@ -415,19 +556,29 @@ fn validate_turn(turn: &Turn, bot: &BotDefinition) -> Result<(), Error> {
         }
     }
     for (what, v) in [
-        ("tenant", &turn.tenant),
-        ("conversation_id", &turn.conversation_id),
-        ("user_id", &turn.user_id),
-        ("channel", &turn.channel),
+        ("tenant", turn.tenant.as_str()),
+        ("conversation_id", turn.conversation_id.as_str()),
+        ("user_id", turn.user_id.as_str()),
+        ("channel", turn.channel.as_str()),
+        ("idempotency_key", turn.idempotency_key.as_deref().unwrap_or_default()),
     ] {
-        if v.len() > MAX_ID_BYTES || v.chars().any(char::is_control) {
-            return Err(Error::InvalidInput(format!(
-                "`{what}` must be at most {MAX_ID_BYTES} bytes without control characters"
-            )));
+        if v.len() > MAX_ID_BYTES {
+            return Err(Error::InputTooLarge(format!("`{what}` is longer than {MAX_ID_BYTES} bytes")));
+        }
+        if v.chars().any(char::is_control) {
+            return Err(Error::InvalidInput(format!("`{what}` must not contain control characters")));
         }
     }
     if turn.text.chars().count() > MAX_TEXT_CHARS {
-        return Err(Error::InvalidInput(format!("`text` is longer than {MAX_TEXT_CHARS} characters")));
+        return Err(Error::InputTooLarge(format!("`text` is longer than {MAX_TEXT_CHARS} characters")));
+    }
+    if !turn.metadata.is_empty() {
+        let bytes = serde_json::to_vec(&turn.metadata).map_or(usize::MAX, |v| v.len());
+        if turn.metadata.len() > MAX_METADATA_ENTRIES || bytes > MAX_METADATA_BYTES {
+            return Err(Error::InputTooLarge(format!(
+                "`metadata` must have at most {MAX_METADATA_ENTRIES} entries and {MAX_METADATA_BYTES} bytes as JSON"
+            )));
+        }
     }
     if let Some(l) = turn.language {
         if !bot.bot.languages.contains(&l) {
@@ -470,6 +621,10 @@ impl<'a> TurnRun<'a> {
             }
             None => Session::new(key, user, now),
         };
+        let mut session = session;
+        if let Some(v) = &inner.version {
+            session.bot_version = Some(v.clone());
+        }
         let text = normalize(&turn.text);
         let fallback_lang = session.language.unwrap_or_else(|| inner.bot.default_language());
         // A button payload ("/order_status") says nothing about the language: keep the conversation's.
@@ -640,7 +795,7 @@ impl<'a> TurnRun<'a> {
             RenderedButton { title: ta, payload: format!("/{a}") },
             RenderedButton { title: tb, payload: format!("/{b}") },
         ];
-        self.push_message(builtin_text("disambiguate", lang).to_string(), buttons);
+        self.push_response("disambiguate", builtin_text("disambiguate", lang).to_string(), buttons);
         true
     }
 
@@ -650,7 +805,12 @@ impl<'a> TurnRun<'a> {
             Some(hit) => {
                 self.session.consecutive_fallbacks = 0;
                 self.emit(Event::KbAnswer { entry_id: hit.id.clone(), score: hit.score });
-                self.push_message(hit.answer, Vec::new());
+                self.messages.push(ReplyMessage {
+                    text: hit.answer,
+                    buttons: Vec::new(),
+                    response: None,
+                    faq_id: Some(hit.id),
+                });
                 true
             }
             None => false,
@@ -704,7 +864,7 @@ impl<'a> TurnRun<'a> {
             self.say_named("handoff_offer");
         } else {
             let lang = self.language;
-            self.push_message(builtin_text("handoff_offer", lang).to_string(), yes_no_buttons(lang));
+            self.push_response("handoff_offer", builtin_text("handoff_offer", lang).to_string(), yes_no_buttons(lang));
         }
     }
 
@@ -755,6 +915,7 @@ impl<'a> TurnRun<'a> {
             intent: self.ranking.first().map(|s| s.name.clone()),
             entities: self.entities.clone(),
             slots: slots.clone(),
+            metadata: self.turn.metadata.clone(),
         };
         match handler.run(&call).await {
             Ok(o) => {
@@ -802,7 +963,7 @@ impl<'a> TurnRun<'a> {
     pub(crate) fn say_named(&mut self, name: &str) {
         let lang = self.language;
         let Some(resp) = self.bot().responses.get(name) else {
-            self.push_message(builtin_text(name, lang).to_string(), Vec::new());
+            self.push_response(name, builtin_text(name, lang).to_string(), Vec::new());
             return;
         };
         let Some(variant) = resp.select(&self.turn.channel, &self.session.slots) else {
@@ -818,11 +979,18 @@ impl<'a> TurnRun<'a> {
             .iter()
             .map(|b| RenderedButton { title: b.title.get(lang).to_string(), payload: b.payload.clone() })
             .collect();
-        self.push_message(text, buttons);
+        self.push_response(name, text, buttons);
     }
 
+    /// A message without a response name (action texts).
     pub(crate) fn push_message(&mut self, text: String, buttons: Vec<RenderedButton>) {
-        self.messages.push(ReplyMessage { text, buttons });
+        self.messages.push(ReplyMessage { text, buttons, response: None, faq_id: None });
+    }
+
+    /// A message rendering the response `name` (a bot response, a built-in one, or a flow's
+    /// `<flow>.ask_<slot>` / `<flow>.confirm` / `<flow>.invalid_<slot>` prompt).
+    pub(crate) fn push_response(&mut self, name: &str, text: String, buttons: Vec<RenderedButton>) {
+        self.messages.push(ReplyMessage { text, buttons, response: Some(name.to_string()), faq_id: None });
     }
 
     fn finish(mut self) -> (Session, Vec<EventEnvelope>, Reply) {
@@ -848,6 +1016,7 @@ impl<'a> TurnRun<'a> {
             });
         }
         self.events.push(Event::TurnCompleted { latency_ms: self.started.elapsed().as_secs_f64() * 1000.0 });
+        let reply_events: Vec<Event> = self.events.iter().filter(|e| e.belongs_in_reply()).cloned().collect();
         let s = &self.session;
         let envelopes = self
             .events
@@ -875,7 +1044,60 @@ impl<'a> TurnRun<'a> {
             slots: s.slots.clone(),
             flow: s.flow.as_ref().map(|f| f.name.clone()),
             handoff: s.handoff,
+            events: reply_events,
+            bot_version: self.inner.version.clone(),
+            replayed: false,
         };
         (self.session, envelopes, reply)
+    }
+}
+
+/// One piece of a streamed reply (see [`Engine::handle_stream`]). On the wire (SSE, WebSocket,
+/// bindings' async iterators) it is an object tagged by `type`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ReplyPart {
+    /// More text of message `index` while it is being generated (LLM answers); the complete
+    /// message follows as a `message` part.
+    Delta {
+        /// Position of the message in the reply.
+        index: usize,
+        /// The new text, to append.
+        text: String,
+    },
+    /// Message `index` is complete.
+    Message {
+        /// Position of the message in the reply.
+        index: usize,
+        /// The message.
+        message: ReplyMessage,
+    },
+    /// The turn is done and saved: the whole reply, as [`Engine::handle`] returns it.
+    Done {
+        /// The reply.
+        reply: Box<Reply>,
+    },
+}
+
+/// The parts of one streamed turn, ending with [`ReplyPart::Done`] or an error.
+pub struct ReplyStream {
+    rx: tokio::sync::mpsc::Receiver<Result<ReplyPart, Error>>,
+}
+
+impl ReplyStream {
+    /// The next part; `None` after the last one.
+    pub async fn next(&mut self) -> Option<Result<ReplyPart, Error>> {
+        self.rx.recv().await
+    }
+}
+
+impl futures_core::Stream for ReplyStream {
+    type Item = Result<ReplyPart, Error>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.rx.poll_recv(cx)
     }
 }

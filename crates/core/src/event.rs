@@ -102,6 +102,11 @@ pub enum Event {
         /// The message.
         text: String,
     },
+    /// A human agent wrote to the customer (after hand-off).
+    AgentMessage {
+        /// What the agent wrote.
+        text: String,
+    },
     /// The agent handed the conversation back to the assistant.
     HandoffReleased,
     /// The previous session expired after being idle; a new one started.
@@ -119,6 +124,22 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         buttons: Vec<Button>,
     },
+}
+
+impl Event {
+    /// Whether a [`crate::Reply`] lists this event: what the turn *did* (flows, slots,
+    /// actions, FAQ answers, fallbacks, hand-offs), not what the reply already holds
+    /// (messages, intent, entities) nor bookkeeping.
+    pub fn belongs_in_reply(&self) -> bool {
+        !matches!(
+            self,
+            Event::UserMessage { .. }
+                | Event::BotMessage { .. }
+                | Event::IntentRecognized { .. }
+                | Event::EntitiesExtracted { .. }
+                | Event::TurnCompleted { .. }
+        )
+    }
 }
 
 /// An event with where and when it happened.

@@ -289,7 +289,8 @@ impl TurnRun<'_> {
         match fs.invalid.as_ref().and_then(|t| nth_text(t, self.language, 0)) {
             Some(t) => {
                 let text = interpolate(t, &self.session.slots, self.language);
-                self.push_message(text, Vec::new());
+                let name = self.flow_response_name(&format!("invalid_{}", fs.slot));
+                self.push_response(&name, text, Vec::new());
             }
             None => self.say_named("invalid_value"),
         }
@@ -319,12 +320,13 @@ impl TurnRun<'_> {
         if let Some(confirm) = &def.confirm {
             active.confirming = true;
             active.requested_slot = None;
+            let name = format!("{}.confirm", active.name);
             self.session.flow = Some(active);
             let lang = self.language;
             let text =
                 nth_text(confirm, lang, 0).map(|t| interpolate(t, &self.session.slots, lang)).unwrap_or_default();
             let buttons = yes_no_buttons(lang);
-            self.push_message(text, buttons);
+            self.push_response(&name, text, buttons);
             return Ok(());
         }
         self.complete_flow(&def).await
@@ -340,7 +342,16 @@ impl TurnRun<'_> {
             .iter()
             .map(|b| RenderedButton { title: b.title.get(lang).to_string(), payload: b.payload.clone() })
             .collect();
-        self.push_message(text, buttons);
+        let name = self.flow_response_name(&format!("ask_{}", fs.slot));
+        self.push_response(&name, text, buttons);
+    }
+
+    /// `<flow>.<what>` for the flow in progress (`<what>` alone outside a flow).
+    fn flow_response_name(&self, what: &str) -> String {
+        match &self.session.flow {
+            Some(f) => format!("{}.{what}", f.name),
+            None => what.to_string(),
+        }
     }
 
     /// Re-asks the requested slot with the next numbered prompt, giving up after too many.

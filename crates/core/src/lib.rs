@@ -41,11 +41,11 @@ pub use action::{ActionCall, ActionError, ActionHandler, ActionOutcome, FnAction
 pub use bot::{load_bot_dir, BotDefinition, BotProblems, Problem};
 pub use cpu::run_cpu_bound;
 pub use embedding::{EmbedError, TextEmbedder};
-pub use engine::{Engine, EngineBuilder, Reply, ReplyMessage, Turn};
-pub use error::Error;
+pub use engine::{Engine, EngineBuilder, Reply, ReplyMessage, ReplyPart, ReplyStream, Turn};
+pub use error::{Error, ErrorCode};
 pub use event::{Event, EventEnvelope, EventSink, JsonlEventSink, MemoryEventSink};
 pub use kb::{KbHit, KbQuery, KnowledgeBase};
 pub use language::{detect_language, Language};
 pub use lock::{ConversationLock, LocalConversationLock, LockError, LockLease};
 pub use nlu::{Entity, EntityExtractor, ExtractionContext, IntentClassifier, IntentScore, NluError};
-pub use session::{MemorySessionStore, Session, SessionKey, SessionStore, StoreError};
+pub use session::{IdempotentReply, MemorySessionStore, Session, SessionKey, SessionStore, StoreError};

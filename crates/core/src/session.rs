@@ -94,6 +94,22 @@ pub struct Session {
     pub last_active_at: DateTime<Utc>,
     /// Optimistic-concurrency version: 0 for a session never stored; each save increments it.
     pub version: u64,
+    /// The bot version serving this conversation (set by engines built with a version label;
+    /// a registry pins the conversation to it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot_version: Option<String>,
+    /// Replies of the latest turns that came with an idempotency key (oldest first, bounded).
+    #[serde(default, skip_serializing_if = "VecDeque::is_empty")]
+    pub idempotent_replies: VecDeque<IdempotentReply>,
+}
+
+/// A reply remembered under the turn's idempotency key.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IdempotentReply {
+    /// The client's key.
+    pub key: String,
+    /// The reply sent the first time.
+    pub reply: crate::engine::Reply,
 }
 
 impl Session {
@@ -114,6 +130,24 @@ impl Session {
             created_at: now,
             last_active_at: now,
             version: 0,
+            bot_version: None,
+            idempotent_replies: VecDeque::new(),
+        }
+    }
+
+    /// The reply first sent for `key`, marked as replayed, if this session remembers it.
+    pub fn replay(&self, key: Option<&str>) -> Option<crate::engine::Reply> {
+        let key = key?;
+        let mut reply = self.idempotent_replies.iter().find(|r| r.key == key)?.reply.clone();
+        reply.replayed = true;
+        Some(reply)
+    }
+
+    /// Remembers the reply of a turn sent with an idempotency key, keeping the latest `max`.
+    pub fn remember_reply(&mut self, key: &str, reply: &crate::engine::Reply, max: usize) {
+        self.idempotent_replies.push_back(IdempotentReply { key: key.to_string(), reply: reply.clone() });
+        while self.idempotent_replies.len() > max {
+            self.idempotent_replies.pop_front();
         }
     }
 

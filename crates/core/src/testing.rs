@@ -1,7 +1,7 @@
 //! Conversation tests: YAML files of user messages with the expected intent, slots, flow and
 //! reply, run against an engine (`kefu test`, `cargo test`, and every binding).
 
-use crate::engine::{Engine, Turn};
+use crate::engine::{Engine, Reply, Turn};
 use crate::error::Error;
 use crate::language::Language;
 use crate::response::value_text;
@@ -96,51 +96,69 @@ pub fn load_tests(dir: &Path) -> Result<Vec<(String, ConversationTest)>, Error> 
 pub async fn run_test(engine: &Engine, test: &ConversationTest, conversation_id: &str) -> Result<TestOutcome, Error> {
     let mut failures = Vec::new();
     for (i, step) in test.steps.iter().enumerate() {
-        let mut turn = Turn::new(conversation_id, step.user.clone());
-        turn.language = test.language;
-        if let Some(c) = &test.channel {
-            turn.channel = c.clone();
-        }
-        turn.timestamp = test.now;
-        let reply = engine.handle(turn).await?;
-        let mut fail = |message: String| failures.push(Failure { step: i + 1, user: step.user.clone(), message });
-        if let Some(want) = &step.intent {
-            let got = reply.intent.as_ref().map(|s| s.name.as_str()).unwrap_or("");
-            if got != want {
-                fail(format!("intent: expected `{want}`, got `{got}`"));
-            }
-        }
-        if let Some(pattern) = &step.reply {
-            match regex::Regex::new(pattern) {
-                Ok(re) if re.is_match(&reply.text()) => {}
-                Ok(_) => fail(format!("reply {:?} does not match /{pattern}/", reply.text())),
-                Err(e) => fail(format!("bad reply pattern /{pattern}/: {e}")),
-            }
-        }
-        for (slot, want) in &step.slots {
-            let got = reply.slots.get(slot);
-            let ok = match (want, got) {
-                (serde_json::Value::Null, None) => true,
-                (w, Some(g)) => w == g || value_text(w) == value_text(g),
-                _ => false,
-            };
-            if !ok {
-                fail(format!("slot `{slot}`: expected {want}, got {}", got.map_or("unset".into(), |g| g.to_string())));
-            }
-        }
-        if let Some(want) = &step.flow {
-            let got = reply.flow.as_deref().unwrap_or("none");
-            if got != want {
-                fail(format!("flow: expected `{want}`, got `{got}`"));
-            }
-        }
-        if let Some(want) = step.handoff {
-            if reply.handoff != want {
-                fail(format!("handoff: expected {want}, got {}", reply.handoff));
-            }
-        }
+        let reply = engine.handle(step_turn(test, step, conversation_id)).await?;
+        failures.extend(check_step(step, &reply).into_iter().map(|message| Failure {
+            step: i + 1,
+            user: step.user.clone(),
+            message,
+        }));
     }
     Ok(TestOutcome { name: test.name.clone(), failures })
+}
+
+/// The turn a step sends: its text with the test's language, channel and time. Doors other
+/// than Rust (the server, bindings) send the same turn their own way and check the reply with
+/// [`check_step`].
+pub fn step_turn(test: &ConversationTest, step: &Step, conversation_id: &str) -> Turn {
+    let mut turn = Turn::new(conversation_id, step.user.clone());
+    turn.language = test.language;
+    if let Some(c) = &test.channel {
+        turn.channel = c.clone();
+    }
+    turn.timestamp = test.now;
+    turn
+}
+
+/// What in `reply` differs from the step's expectations (empty = the step passed).
+pub fn check_step(step: &Step, reply: &Reply) -> Vec<String> {
+    let mut failures = Vec::new();
+    let mut fail = |message: String| failures.push(message);
+    if let Some(want) = &step.intent {
+        let got = reply.intent.as_ref().map(|s| s.name.as_str()).unwrap_or("");
+        if got != want {
+            fail(format!("intent: expected `{want}`, got `{got}`"));
+        }
+    }
+    if let Some(pattern) = &step.reply {
+        match regex::Regex::new(pattern) {
+            Ok(re) if re.is_match(&reply.text()) => {}
+            Ok(_) => fail(format!("reply {:?} does not match /{pattern}/", reply.text())),
+            Err(e) => fail(format!("bad reply pattern /{pattern}/: {e}")),
+        }
+    }
+    for (slot, want) in &step.slots {
+        let got = reply.slots.get(slot);
+        let ok = match (want, got) {
+            (serde_json::Value::Null, None) => true,
+            (w, Some(g)) => w == g || value_text(w) == value_text(g),
+            _ => false,
+        };
+        if !ok {
+            fail(format!("slot `{slot}`: expected {want}, got {}", got.map_or("unset".into(), |g| g.to_string())));
+        }
+    }
+    if let Some(want) = &step.flow {
+        let got = reply.flow.as_deref().unwrap_or("none");
+        if got != want {
+            fail(format!("flow: expected `{want}`, got `{got}`"));
+        }
+    }
+    if let Some(want) = step.handoff {
+        if reply.handoff != want {
+            fail(format!("handoff: expected {want}, got {}", reply.handoff));
+        }
+    }
+    failures
 }
 
 /// The conformance suite every [`crate::SessionStore`] must pass: the same checks run against

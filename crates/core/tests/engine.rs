@@ -233,8 +233,18 @@ async fn idle_sessions_expire() {
 async fn bad_input_is_a_typed_error() {
     let (e, _) = engine();
     assert!(matches!(e.handle(Turn::new("", "hi")).await, Err(Error::InvalidInput(_))));
-    assert!(matches!(e.handle(Turn::new("c", "x".repeat(20_000))).await, Err(Error::InvalidInput(_))));
+    let too_long = e.handle(Turn::new("c", "x".repeat(20_000))).await.unwrap_err();
+    assert!(matches!(too_long, Error::InputTooLarge(_)));
+    assert_eq!(too_long.code(), ErrorCode::InputTooLarge);
     assert!(matches!(e.handle(Turn::new("c\n", "hi")).await, Err(Error::InvalidInput(_))));
+    let long_key = Turn::new("c", "hi").idempotency_key("k".repeat(300));
+    assert_eq!(e.handle(long_key).await.unwrap_err().code(), ErrorCode::InputTooLarge);
+    let mut big_meta = Turn::new("c", "hi");
+    for i in 0..100 {
+        big_meta = big_meta.meta(format!("k{i}"), serde_json::json!(i));
+    }
+    assert_eq!(e.handle(big_meta).await.unwrap_err().code(), ErrorCode::InputTooLarge);
+    assert_eq!(e.handle(Turn::new("", "hi")).await.unwrap_err().code(), ErrorCode::InvalidInput);
     let r = e.handle(Turn::new("c7", "")).await.unwrap();
     assert!(!r.messages.is_empty());
 }
@@ -256,4 +266,112 @@ async fn events_carry_ids_timestamps_and_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_store_passes_the_conformance_suite() {
     kefu_core::testing::session_store_conformance(Arc::new(MemorySessionStore::new()), "memory").await;
+}
+
+#[tokio::test]
+async fn a_retried_idempotency_key_returns_the_first_reply_without_running_the_turn() {
+    let (e, sink) = engine();
+    let first = e.handle(Turn::new("idem", "加一").idempotency_key("m-1")).await.unwrap();
+    assert_eq!(first.slots["counter"], 1);
+    assert!(!first.replayed);
+    let events_after_first = sink.events().len();
+    let again = e.handle(Turn::new("idem", "加一").idempotency_key("m-1")).await.unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.slots["counter"], 1, "the action ran twice");
+    assert_eq!(again.turn, first.turn);
+    assert_eq!(again.messages, first.messages);
+    assert_eq!(sink.events().len(), events_after_first, "a replay publishes no events");
+    // a new key is a new turn
+    let next = e.handle(Turn::new("idem", "加一").idempotency_key("m-2")).await.unwrap();
+    assert_eq!(next.slots["counter"], 2);
+    // only the latest keys are remembered
+    for i in 3..20 {
+        e.handle(Turn::new("idem", "加一").idempotency_key(format!("m-{i}"))).await.unwrap();
+    }
+    let s = e.session("default", "idem").await.unwrap().unwrap();
+    assert_eq!(s.idempotent_replies.len(), 8);
+    let forgotten = e.handle(Turn::new("idem", "加一").idempotency_key("m-1")).await.unwrap();
+    assert!(!forgotten.replayed);
+}
+
+#[tokio::test]
+async fn replies_name_their_responses_faq_entries_and_flow_events() {
+    let (e, _) = engine();
+    let r = say(&e, "ids", "我要退货").await;
+    assert_eq!(r.messages[0].response.as_deref(), Some("returns.ask_order_id"));
+    assert!(r.events.contains(&Event::FlowStarted { flow: "returns".into() }), "{:?}", r.events);
+    let r = say(&e, "ids", "多久发货？").await;
+    assert_eq!(r.messages[0].faq_id.as_deref(), Some("shipping"));
+    assert_eq!(r.messages[0].response, None);
+    assert!(r.events.iter().any(|ev| matches!(ev, Event::KbAnswer { entry_id, .. } if entry_id == "shipping")));
+    let r = say(&e, "ids", "SO123456").await;
+    assert!(r.events.iter().any(|ev| matches!(ev, Event::SlotSet { slot, .. } if slot == "order_id")));
+    assert!(r.events.iter().all(Event::belongs_in_reply));
+    let r = say(&e, "ids2", "你好").await;
+    assert_eq!(r.messages[0].response.as_deref(), Some("greet"));
+}
+
+#[tokio::test]
+async fn metadata_reaches_actions() {
+    let seen = Arc::new(std::sync::Mutex::new(None));
+    let seen2 = seen.clone();
+    let probe = FnAction::new(move |call: &ActionCall| {
+        *seen2.lock().unwrap() = call.metadata.get("page").cloned();
+        Ok(ActionOutcome::default())
+    });
+    let e = Engine::builder(bot())
+        .classifier(Arc::new(Keywords(vec![("加一", "count")])))
+        .action("increment", Arc::new(probe))
+        .build()
+        .unwrap();
+    e.handle(Turn::new("m", "加一").meta("page", serde_json::json!("/cart"))).await.unwrap();
+    assert_eq!(*seen.lock().unwrap(), Some(serde_json::json!("/cart")));
+}
+
+#[tokio::test]
+async fn a_streamed_turn_sends_each_message_then_the_whole_reply() {
+    let (e, _) = engine();
+    let mut stream = e.handle_stream(Turn::new("st", "我要退货"));
+    let mut parts = Vec::new();
+    while let Some(p) = stream.next().await {
+        parts.push(p.unwrap());
+    }
+    let Some(ReplyPart::Done { reply }) = parts.last() else { panic!("no done part: {parts:?}") };
+    assert_eq!(parts.len(), reply.messages.len() + 1);
+    for (i, m) in reply.messages.iter().enumerate() {
+        assert_eq!(parts[i], ReplyPart::Message { index: i, message: m.clone() });
+    }
+    let mut bad = e.handle_stream(Turn::new("", "x"));
+    assert_eq!(bad.next().await.unwrap().unwrap_err().code(), ErrorCode::InvalidInput);
+    assert!(bad.next().await.is_none());
+}
+
+#[tokio::test]
+async fn a_versioned_engine_stamps_sessions_and_replies() {
+    let e = Engine::builder(bot())
+        .classifier(Arc::new(Keywords(vec![])))
+        .action("increment", Arc::new(FnAction::new(|_: &ActionCall| Ok(ActionOutcome::default()))))
+        .version("v7")
+        .build()
+        .unwrap();
+    let r = say(&e, "v", "hello").await;
+    assert_eq!(r.bot_version.as_deref(), Some("v7"));
+    assert_eq!(e.session("default", "v").await.unwrap().unwrap().bot_version.as_deref(), Some("v7"));
+}
+
+#[tokio::test]
+async fn an_agent_writes_only_in_handed_off_conversations() {
+    let (e, sink) = engine();
+    say(&e, "ag", "hello").await;
+    assert!(!e.agent_message("default", "ag", "hi from Anna").await.unwrap(), "not handed off");
+    assert!(!e.agent_message("default", "nobody", "hi").await.unwrap(), "no such conversation");
+    let r = say(&e, "ag", "我要投诉").await;
+    assert!(r.handoff);
+    assert!(e.agent_message("default", "ag", "您好，我是客服小王").await.unwrap());
+    let s = e.session("default", "ag").await.unwrap().unwrap();
+    let last = s.history.back().unwrap();
+    assert_eq!((last.speaker, last.text.as_str()), (session::Speaker::Agent, "您好，我是客服小王"));
+    assert!(sink.events().iter().any(|ev| matches!(&ev.event, Event::AgentMessage { text } if text.contains("小王"))));
+    assert!(e.release_handoff("default", "ag").await.unwrap());
+    assert!(!e.agent_message("default", "ag", "still there?").await.unwrap());
 }

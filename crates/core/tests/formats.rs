@@ -87,6 +87,8 @@ fn reply_and_turn_format() {
                 title: "Track".into(),
                 payload: "/order_status".into(),
             }],
+            response: Some("returns.ask_order_id".into()),
+            faq_id: None,
         }],
         intent: Some(IntentScore { name: "request_return".into(), confidence: 0.875 }),
         entities: vec![Entity {
@@ -99,6 +101,12 @@ fn reply_and_turn_format() {
         slots: [("order_id".to_string(), serde_json::json!("SO123456"))].into(),
         flow: Some("returns".into()),
         handoff: false,
+        events: vec![
+            Event::FlowStarted { flow: "returns".into() },
+            Event::SlotSet { slot: "order_id".into(), value: serde_json::json!("SO123456"), previous: None },
+        ],
+        bot_version: Some("v2".into()),
+        replayed: false,
     };
     check("reply", &serde_json::to_value(&reply).unwrap());
     let turn: Turn = serde_json::from_str(r#"{"conversation_id": "c", "text": "hi"}"#).unwrap();
@@ -106,6 +114,17 @@ fn reply_and_turn_format() {
     assert_eq!(turn.channel, "default");
     check(
         "turn",
-        &serde_json::to_value(Turn::new("conv-1", "我要退货").tenant("acme").channel("web").at(t0())).unwrap(),
+        &serde_json::to_value(
+            Turn::new("conv-1", "我要退货")
+                .tenant("acme")
+                .channel("web")
+                .user("user-9")
+                .at(t0())
+                .meta("page", serde_json::json!("/orders/SO123456"))
+                .idempotency_key("msg-7f3a"),
+        )
+        .unwrap(),
     );
+    let part = ReplyPart::Message { index: 0, message: ReplyMessage::text("您好") };
+    check("reply_part", &serde_json::to_value(&part).unwrap());
 }

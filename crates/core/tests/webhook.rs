@@ -68,6 +68,7 @@ fn call() -> ActionCall {
         intent: Some("affirm".into()),
         entities: vec![],
         slots: [("order_id".to_string(), serde_json::json!("SO123456"))].into(),
+        metadata: Default::default(),
     }
 }
 

@@ -1,7 +1,7 @@
 //! Embedded defaults: a bot folder in, a ready engine out.
 
 use crate::error::Error;
-use kefu_core::{ActionHandler, BotDefinition, Engine, EventSink, SessionStore};
+use kefu_core::{ActionHandler, BotDefinition, ConversationLock, Engine, EventSink, SessionStore};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -23,6 +23,8 @@ impl Assistant {
             cache_model: true,
             store: None,
             sink: None,
+            lock: None,
+            version: None,
             actions: Vec::new(),
             #[cfg(feature = "nlu")]
             progress: None,
@@ -46,6 +48,8 @@ pub struct AssistantBuilder {
     cache_model: bool,
     store: Option<Arc<dyn SessionStore>>,
     sink: Option<Arc<dyn EventSink>>,
+    lock: Option<Arc<dyn ConversationLock>>,
+    version: Option<String>,
     actions: Vec<(String, Arc<dyn ActionHandler>)>,
     #[cfg(feature = "nlu")]
     progress: Option<ProgressFn>,
@@ -73,6 +77,19 @@ impl AssistantBuilder {
     /// The event sink (default: the last 10,000 events in memory).
     pub fn event_sink(mut self, sink: Arc<dyn EventSink>) -> Self {
         self.sink = Some(sink);
+        self
+    }
+
+    /// The per-conversation lock (default: in-process); replicas sharing a store use a
+    /// distributed one (`kefu_backends::lock::RedisConversationLock`).
+    pub fn conversation_lock(mut self, lock: Arc<dyn ConversationLock>) -> Self {
+        self.lock = Some(lock);
+        self
+    }
+
+    /// A version label for this build of the bot (see [`kefu_core::EngineBuilder::version`]).
+    pub fn version(mut self, label: impl Into<String>) -> Self {
+        self.version = Some(label.into());
         self
     }
 
@@ -136,6 +153,12 @@ impl AssistantBuilder {
         }
         if let Some(sink) = self.sink {
             builder = builder.event_sink(sink);
+        }
+        if let Some(lock) = self.lock {
+            builder = builder.conversation_lock(lock);
+        }
+        if let Some(version) = self.version {
+            builder = builder.version(version);
         }
         for (name, handler) in self.actions {
             builder = builder.action(name, handler);

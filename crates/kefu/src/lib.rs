@@ -29,6 +29,7 @@ pub mod blocking;
 mod error;
 #[cfg(feature = "neural")]
 pub mod pipeline;
+pub mod registry;
 
 #[cfg(feature = "nlu")]
 pub use assistant::{load_or_train, train};
@@ -36,10 +37,12 @@ pub use assistant::{Assistant, AssistantBuilder};
 pub use error::Error;
 pub use kefu_core::{
     self as core, action, bot, event, language, response, session, testing, ActionCall, ActionHandler, ActionOutcome,
-    BotDefinition, Engine, EngineBuilder, Entity, Event, EventEnvelope, EventSink, FnAction, IntentScore, Language,
-    MemoryEventSink, MemorySessionStore, Reply, ReplyMessage, SessionStore, Turn,
+    BotDefinition, Engine, EngineBuilder, Entity, ErrorCode, Event, EventEnvelope, EventSink, FnAction, IntentScore,
+    Language, MemoryEventSink, MemorySessionStore, Reply, ReplyMessage, ReplyPart, ReplyStream, Session, SessionStore,
+    Turn,
 };
 #[cfg(feature = "kb")]
 pub use kefu_kb as kb;
 #[cfg(feature = "nlu")]
 pub use kefu_nlu as nlu;
+pub use registry::{Registry, Split, VersionInfo};

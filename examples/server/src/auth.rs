@@ -1,0 +1,184 @@
+//! Who is calling: an API key names its tenant and role. With no key configured at all (the
+//! demo), the server is open — every caller is an admin of the tenant it names in
+//! `X-Kefu-Tenant` (default `default`) — and it should only listen on loopback.
+
+use crate::config::Role;
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use kefu::ErrorCode;
+use std::sync::Arc;
+
+/// The authenticated caller of a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    /// The tenant whose data the caller may touch.
+    pub tenant: String,
+    /// What it may do there.
+    pub role: Role,
+}
+
+impl Caller {
+    /// Fails with `forbidden` unless the caller has at least `role`.
+    pub fn require(&self, role: Role) -> Result<(), ApiError> {
+        if self.role >= role {
+            Ok(())
+        } else {
+            Err(ApiError::new(ErrorCode::Forbidden, format!("this endpoint needs the {role:?} role").to_lowercase()))
+        }
+    }
+}
+
+/// API keys, resolved at start.
+#[derive(Default)]
+pub struct Keys {
+    keys: Vec<(String, Caller)>,
+}
+
+impl Keys {
+    /// Adds a key.
+    pub fn add(&mut self, key: String, caller: Caller) {
+        self.keys.push((key, caller));
+    }
+
+    /// Whether any key is configured (else the server is open).
+    pub fn enabled(&self) -> bool {
+        !self.keys.is_empty()
+    }
+
+    /// The caller owning `presented`, comparing every key in constant time.
+    fn lookup(&self, presented: &str) -> Option<Caller> {
+        let mut found = None;
+        for (key, caller) in &self.keys {
+            if constant_time_eq(key.as_bytes(), presented.as_bytes()) {
+                found = Some(caller.clone());
+            }
+        }
+        found
+    }
+
+    /// Authenticates a request from its key and the tenant it names (header or query).
+    pub fn authenticate(&self, key: Option<&str>, named_tenant: Option<&str>) -> Result<Caller, ApiError> {
+        if !self.enabled() {
+            let tenant = named_tenant.unwrap_or("default").to_string();
+            return Ok(Caller { tenant, role: Role::Admin });
+        }
+        let key = key.ok_or_else(|| {
+            ApiError::new(ErrorCode::Unauthorized, "send an API key as `Authorization: Bearer <key>` or `X-Api-Key`")
+        })?;
+        let caller = self.lookup(key).ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "unknown API key"))?;
+        if let Some(t) = named_tenant {
+            if t != caller.tenant {
+                return Err(ApiError::new(ErrorCode::Forbidden, "this key does not belong to that tenant"));
+            }
+        }
+        Ok(caller)
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The key of a request: `Authorization: Bearer`, `X-Api-Key`, or (for WebSocket and
+/// EventSource, which cannot set headers in browsers) the `api_key` query parameter.
+pub fn presented_key(parts: &Parts) -> Option<String> {
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    if let Some(bearer) = header("authorization").and_then(|v| v.strip_prefix("Bearer ")) {
+        return Some(bearer.trim().to_string());
+    }
+    if let Some(k) = header("x-api-key") {
+        return Some(k.to_string());
+    }
+    query_param(parts, "api_key")
+}
+
+fn named_tenant(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get("x-kefu-tenant")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| query_param(parts, "tenant"))
+}
+
+fn query_param(parts: &Parts, name: &str) -> Option<String> {
+    let query = parts.uri.query()?;
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == name).then(|| percent_decode(v))
+    })
+}
+
+/// Decodes `%XX` escapes and `+`; invalid escapes are kept as they are.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                match std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(b) => {
+                        out.push(b);
+                        i += 3;
+                    }
+                    None => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+impl FromRequestParts<Arc<AppState>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+        state.keys.authenticate(presented_key(parts).as_deref(), named_tenant(parts).as_deref())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_map_to_their_tenant_and_nothing_else() {
+        let mut keys = Keys::default();
+        keys.add("a-key-0123456789abcdef".into(), Caller { tenant: "a".into(), role: Role::Client });
+        keys.add("b-key-0123456789abcdef".into(), Caller { tenant: "b".into(), role: Role::Admin });
+        assert_eq!(
+            keys.authenticate(Some("a-key-0123456789abcdef"), None).map(|c| c.tenant).ok().as_deref(),
+            Some("a")
+        );
+        assert_eq!(
+            keys.authenticate(Some("a-key-0123456789abcdef"), Some("b")).unwrap_err().code,
+            ErrorCode::Forbidden
+        );
+        assert_eq!(keys.authenticate(Some("nope"), None).unwrap_err().code, ErrorCode::Unauthorized);
+        assert_eq!(keys.authenticate(None, None).unwrap_err().code, ErrorCode::Unauthorized);
+        let open = Keys::default();
+        assert_eq!(open.authenticate(None, Some("x")).map(|c| c.tenant).ok().as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("a%20b+c%zz%4"), "a b c%zz%4");
+    }
+}

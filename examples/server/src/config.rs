@@ -1,0 +1,236 @@
+//! Server configuration: a YAML file, then `KEFU_*` environment variables and flags on top.
+//! Secrets (API keys) are never written in the file itself: the file names an environment
+//! variable or a file that holds each key.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Errors of the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid configuration.
+    #[error("{}: {message}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong (with line and column when the YAML parser knows them).
+        message: String,
+    },
+    /// A key's secret is missing.
+    #[error("tenant `{tenant}`: {message}")]
+    Secret {
+        /// Tenant.
+        tenant: String,
+        /// What is missing.
+        message: String,
+    },
+}
+
+/// The whole configuration.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on (default 127.0.0.1).
+    #[serde(default = "default_bind")]
+    pub bind: String,
+    /// Port (default 8080; 0 picks a free one and logs it).
+    #[serde(default = "default_port")]
+    pub port: u16,
+    /// Session store: `memory` (default), `embedded:PATH` or `redis://…`.
+    #[serde(default = "default_store")]
+    pub store: String,
+    /// Request limits.
+    #[serde(default)]
+    pub limits: Limits,
+    /// Origins allowed by CORS (`*` for any); none by default.
+    #[serde(default)]
+    pub cors_origins: Vec<String>,
+    /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
+    #[serde(default = "default_grace")]
+    pub shutdown_grace_secs: u64,
+    /// Log lines as JSON objects (default) or human-readable text.
+    #[serde(default = "default_true")]
+    pub json_logs: bool,
+    /// Tenants and their bots.
+    #[serde(default)]
+    pub tenants: BTreeMap<String, TenantConfig>,
+}
+
+/// Request limits.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Largest request body in bytes (default 64 KiB).
+    #[serde(default = "default_body")]
+    pub max_body_bytes: usize,
+    /// History entries `GET /v1/conversations/{id}` returns at most (default 50).
+    #[serde(default = "default_history")]
+    pub max_history: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { max_body_bytes: default_body(), max_history: default_history() }
+    }
+}
+
+/// One tenant.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantConfig {
+    /// The bot folder.
+    pub bot: PathBuf,
+    /// Version label of the bot loaded at start (default `v1`).
+    #[serde(default = "default_version")]
+    pub version: String,
+    /// API keys of this tenant.
+    #[serde(default)]
+    pub keys: Vec<KeyConfig>,
+}
+
+/// Where one API key comes from, and what it may do.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyConfig {
+    /// Environment variable holding the key.
+    #[serde(default)]
+    pub env: Option<String>,
+    /// File holding the key (trailing whitespace ignored).
+    #[serde(default)]
+    pub file: Option<PathBuf>,
+    /// `client` (conversations), `agent` (also the agent endpoints) or `admin` (everything of
+    /// the tenant).
+    #[serde(default)]
+    pub role: Role,
+}
+
+/// What a credential may do, each role including the ones before it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Send messages and read its tenant's conversations.
+    #[default]
+    Client,
+    /// Also list hand-offs, reply as an agent and release conversations.
+    Agent,
+    /// Also load, activate and split bot versions, and export or erase user data.
+    Admin,
+}
+
+fn default_bind() -> String {
+    "127.0.0.1".into()
+}
+fn default_port() -> u16 {
+    8080
+}
+fn default_store() -> String {
+    "memory".into()
+}
+fn default_grace() -> u64 {
+    10
+}
+fn default_true() -> bool {
+    true
+}
+fn default_body() -> usize {
+    64 * 1024
+}
+fn default_history() -> usize {
+    50
+}
+fn default_version() -> String {
+    "v1".into()
+}
+
+impl Config {
+    /// Reads a YAML (or JSON) configuration file.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        serde_yaml::from_str(&text)
+            .map_err(|e| ConfigError::Invalid { path: path.to_path_buf(), message: e.to_string() })
+    }
+
+    /// The demo: the shop bot as tenant `default`, no keys, memory store, loopback.
+    pub fn demo(bot: PathBuf) -> Self {
+        let mut c = Config { json_logs: false, ..Config::default() };
+        c.tenants.insert("default".into(), TenantConfig { bot, version: default_version(), keys: Vec::new() });
+        c
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            bind: default_bind(),
+            port: default_port(),
+            store: default_store(),
+            limits: Limits::default(),
+            cors_origins: Vec::new(),
+            shutdown_grace_secs: default_grace(),
+            json_logs: true,
+            tenants: BTreeMap::new(),
+        }
+    }
+}
+
+impl KeyConfig {
+    /// Reads the secret from its environment variable or file.
+    pub fn resolve(&self, tenant: &str) -> Result<String, ConfigError> {
+        let secret = |message: String| ConfigError::Secret { tenant: tenant.to_string(), message };
+        let key = match (&self.env, &self.file) {
+            (Some(var), None) => {
+                std::env::var(var).map_err(|_| secret(format!("environment variable {var} is not set")))?
+            }
+            (None, Some(path)) => std::fs::read_to_string(path)
+                .map_err(|e| secret(format!("cannot read key file {}: {e}", path.display())))?
+                .trim_end()
+                .to_string(),
+            _ => return Err(secret("a key needs exactly one of `env` or `file`".into())),
+        };
+        if key.len() < 16 {
+            return Err(secret("API keys must be at least 16 characters".into()));
+        }
+        Ok(key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_config_file_reads_with_defaults_and_rejects_unknown_fields() {
+        let c: Config = serde_yaml::from_str("tenants: {acme: {bot: bots/acme, keys: [{env: ACME_KEY, role: admin}]}}")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((c.bind.as_str(), c.port, c.limits.max_body_bytes), ("127.0.0.1", 8080, 65536));
+        assert_eq!(c.tenants["acme"].keys[0].role, Role::Admin);
+        assert!(serde_yaml::from_str::<Config>("prot: 80").is_err());
+    }
+
+    #[test]
+    fn keys_come_from_env_or_files_and_must_be_long() {
+        let dir = std::env::temp_dir().join(format!("kefu-key-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_default();
+        let file = dir.join("key");
+        std::fs::write(&file, "0123456789abcdef0123\n").unwrap_or_default();
+        let k = KeyConfig { env: None, file: Some(file.clone()), role: Role::Client };
+        assert_eq!(k.resolve("t").ok().as_deref(), Some("0123456789abcdef0123"));
+        std::fs::write(&file, "short").unwrap_or_default();
+        assert!(k.resolve("t").is_err());
+        let missing = KeyConfig { env: Some("KEFU_TEST_SURELY_UNSET_VAR".into()), file: None, role: Role::Client };
+        assert!(missing.resolve("t").is_err());
+        let both = KeyConfig { env: Some("X".into()), file: Some(file), role: Role::Client };
+        assert!(both.resolve("t").is_err());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

@@ -1,0 +1,101 @@
+//! `kefu-server`: serve bots over HTTP. `kefu-server --demo` serves the demo shop assistant on
+//! 127.0.0.1:8080 with embedded defaults; `--config FILE` serves the tenants of a file.
+
+use clap::Parser;
+use kefu_server::config::Config;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "kefu-server", version, about = "Kefu's reference HTTP server")]
+struct Args {
+    /// Serve the demo shop assistant (examples/bots/shop) as tenant `default`, without keys.
+    #[arg(long)]
+    demo: bool,
+    /// Configuration file (YAML).
+    #[arg(long, env = "KEFU_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address to listen on (overrides the file; default 127.0.0.1).
+    #[arg(long, env = "KEFU_BIND")]
+    bind: Option<String>,
+    /// Port (overrides the file; default 8080; 0 picks a free one).
+    #[arg(long, env = "KEFU_PORT")]
+    port: Option<u16>,
+    /// Session store: memory, embedded:PATH or redis://HOST:PORT.
+    #[arg(long, env = "KEFU_STORE")]
+    store: Option<String>,
+    /// Folder under which admins may load new bot versions by path.
+    #[arg(long, env = "KEFU_BOT_ROOT")]
+    bot_root: Option<PathBuf>,
+}
+
+fn demo_bot() -> PathBuf {
+    let here = PathBuf::from("examples/bots/shop");
+    if here.join("bot.yaml").is_file() {
+        return here;
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../bots/shop")
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let mut config = match (&args.config, args.demo) {
+        (Some(path), _) => match Config::from_file(path) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        (None, true) => Config::demo(demo_bot()),
+        (None, false) => {
+            eprintln!("error: give --config FILE (or KEFU_CONFIG), or --demo");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(b) = args.bind {
+        config.bind = b;
+    }
+    if let Some(p) = args.port {
+        config.port = p;
+    }
+    if let Some(s) = args.store {
+        config.store = s;
+    }
+    let bot_root = args.bot_root.or_else(|| args.demo.then(|| demo_bot().join("..")));
+    init_logs(config.json_logs);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        let server = kefu_server::Server::bind(config, bot_root).await?;
+        if let Ok(addr) = server.local_addr() {
+            tracing::info!(%addr, "listening");
+            println!("kefu-server listening on http://{addr}");
+        }
+        server.run(kefu_server::shutdown_signal()).await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "server stopped");
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logs(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KEFU_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

@@ -1,0 +1,470 @@
+//! The HTTP API under `/v1`, the operations endpoints and the request plumbing (JSON bodies with
+//! typed errors, metrics per route). Each handler is a few lines over the registry.
+
+use crate::auth::Caller;
+use crate::config::Role;
+use crate::error::ApiError;
+use crate::hub::{AgentMessage, StreamEvent, StreamPayload};
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{MatchedPath, Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::Next;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use futures_util::StreamExt;
+use kefu::{ErrorCode, Language, Turn};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+type Shared = Arc<AppState>;
+
+/// The whole application.
+pub fn router(state: Shared) -> Router {
+    let max_body = state.config.limits.max_body_bytes;
+    Router::new()
+        .route("/v1/conversations/{id}/messages", post(post_message))
+        .route("/v1/conversations/{id}", get(get_conversation).delete(delete_conversation))
+        .route("/v1/conversations/{id}/stream", get(stream_conversation))
+        .route("/v1/ws", get(crate::ws::upgrade))
+        .route("/v1/agent/conversations", get(agent_queue))
+        .route("/v1/agent/conversations/{id}/messages", post(agent_post))
+        .route("/v1/agent/conversations/{id}/release", post(agent_release))
+        .route("/v1/admin/bots", get(admin_versions).post(admin_load))
+        .route("/v1/admin/bots/{version}", axum::routing::delete(admin_remove))
+        .route("/v1/admin/bots/{version}/activate", post(admin_activate))
+        .route("/v1/admin/split", put(admin_split).delete(admin_unsplit))
+        .route("/v1/admin/users/{user_id}", get(admin_export_user).delete(admin_delete_user))
+        .route("/healthz", get(|| async { Json(serde_json::json!({"status": "ok"})) }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such endpoint") })
+        .method_not_allowed_fallback(|| async {
+            (StatusCode::METHOD_NOT_ALLOWED, Json(ApiError::invalid("method not allowed on this endpoint").body()))
+        })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), track))
+        .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        .with_state(state)
+}
+
+/// Counts and times every request by route template and status.
+async fn track(State(state): State<Shared>, request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_string();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    state.metrics.inc("kefu_http_requests_total", vec![("route", route.clone()), ("status", status)], 1);
+    state.metrics.observe(
+        "kefu_http_request_duration_seconds",
+        vec![("route", route)],
+        started.elapsed().as_secs_f64(),
+    );
+    response
+}
+
+/// Parses a JSON body, turning every failure into a typed 4xx.
+pub fn json_body<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
+    let bytes = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(ErrorCode::InputTooLarge, "the request body is over the size limit")
+        } else {
+            ApiError::invalid(format!("cannot read the request body: {rejection}"))
+        }
+    })?;
+    if std::str::from_utf8(&bytes).is_err() {
+        return Err(ApiError::invalid("the request body is not valid UTF-8"));
+    }
+    serde_json::from_slice(&bytes).map_err(|e| ApiError::invalid(format!("invalid JSON body: {e}")))
+}
+
+/// The body of `POST /v1/conversations/{id}/messages` (and of WebSocket `message` frames).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageBody {
+    /// The user's message.
+    pub text: String,
+    /// The customer (default: the conversation id).
+    #[serde(default)]
+    pub user_id: Option<String>,
+    /// Channel name (default `web`).
+    #[serde(default)]
+    pub channel: Option<String>,
+    /// Language, when the channel knows it.
+    #[serde(default)]
+    pub language: Option<Language>,
+    /// Free channel data, passed to actions.
+    #[serde(default)]
+    pub metadata: BTreeMap<String, serde_json::Value>,
+    /// Retry key (the `Idempotency-Key` header works too).
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+    /// When the user sent it (default: now); relative dates ("tomorrow") resolve against it.
+    #[serde(default)]
+    pub timestamp: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl MessageBody {
+    /// The engine's turn.
+    pub fn into_turn(self, tenant: &str, conversation_id: &str, header_key: Option<String>) -> Turn {
+        let mut turn =
+            Turn::new(conversation_id, self.text).tenant(tenant).channel(self.channel.unwrap_or("web".into()));
+        if let Some(user) = self.user_id {
+            turn.user_id = user;
+        }
+        turn.language = self.language;
+        turn.metadata = self.metadata;
+        turn.idempotency_key = self.idempotency_key.or(header_key);
+        turn.timestamp = self.timestamp;
+        turn
+    }
+}
+
+fn wants_event_stream(headers: &HeaderMap) -> bool {
+    headers.get("accept").and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/event-stream"))
+}
+
+async fn post_message(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    if state.draining.load(Ordering::Acquire) {
+        return Err(ApiError::new(ErrorCode::Unavailable, "the server is shutting down"));
+    }
+    let body: MessageBody = json_body(body)?;
+    let header_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let turn = body.into_turn(&caller.tenant, &id, header_key);
+    if wants_event_stream(&headers) {
+        return Ok(sse_turn(state, turn).await?.into_response());
+    }
+    let reply = state.run_turn(turn).await?;
+    if reply.handoff {
+        state.note_handoff_user(&caller.tenant, &id, &reply_user(&state, &caller.tenant, &id).await);
+    }
+    Ok(Json(reply).into_response())
+}
+
+async fn reply_user(state: &AppState, tenant: &str, id: &str) -> String {
+    state.registry.session(tenant, id).await.ok().flatten().map(|s| s.user_id).unwrap_or_default()
+}
+
+/// One turn as Server-Sent Events: its reply parts, ending with `done` (or `error`).
+async fn sse_turn(
+    state: Shared,
+    turn: Turn,
+) -> Result<Sse<impl futures_util::Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+    let (tenant, conversation_id, text) = (turn.tenant.clone(), turn.conversation_id.clone(), turn.text.clone());
+    let started = Instant::now();
+    let parts = state.registry.handle_stream(turn).await?;
+    let events =
+        parts.map(move |part| Ok(sse_event(&state.part_event(&tenant, &conversation_id, part, &text, started))));
+    Ok(Sse::new(events))
+}
+
+fn sse_event(event: &StreamEvent) -> SseEvent {
+    let data = serde_json::to_string(event).unwrap_or_else(|e| format!("{{\"type\":\"error\",\"message\":\"{e}\"}}"));
+    SseEvent::default().event(event.name()).data(data)
+}
+
+#[derive(Deserialize)]
+struct HistoryQuery {
+    #[serde(default)]
+    history: Option<usize>,
+}
+
+async fn get_conversation(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+    query: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::invalid(e.to_string()))?;
+    let session = state
+        .registry
+        .session(&caller.tenant, &id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::ConversationNotFound, format!("no conversation `{id}`")))?;
+    let limit = q.history.unwrap_or(state.config.limits.max_history).min(state.config.limits.max_history);
+    let skip = session.history.len().saturating_sub(limit);
+    let history: Vec<_> = session.history.iter().skip(skip).collect();
+    Ok(Json(serde_json::json!({
+        "tenant": session.key.tenant,
+        "conversation_id": session.key.conversation_id,
+        "user_id": session.user_id,
+        "language": session.language,
+        "slots": session.slots,
+        "flow": session.flow.as_ref().map(|f| &f.name),
+        "handoff": session.handoff,
+        "turns": session.turns,
+        "bot_version": session.bot_version,
+        "created_at": session.created_at,
+        "last_active_at": session.last_active_at,
+        "history": history,
+    })))
+}
+
+async fn delete_conversation(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if state.registry.end_conversation(&caller.tenant, &id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::new(ErrorCode::ConversationNotFound, format!("no conversation `{id}`")))
+    }
+}
+
+/// Everything that happens in a conversation, live: reply parts of every turn and agent messages.
+async fn stream_conversation(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Sse<impl futures_util::Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+    // The tenant must exist: an unknown tenant gets its 404 before the stream opens.
+    state.registry.versions(&caller.tenant)?;
+    let rx = state.hub.subscribe(&caller.tenant, &id);
+    let events = futures_util::stream::unfold(rx, |mut rx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(event) => return Some((Ok(sse_event(&event)), rx)),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(skipped = n, "a slow SSE client missed events");
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+}
+
+// ---- agent hand-off -------------------------------------------------------------------------
+
+async fn agent_queue(State(state): State<Shared>, caller: Caller) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(Role::Agent)?;
+    state.registry.versions(&caller.tenant)?;
+    let waiting = state.waiting.lock().unwrap_or_else(|p| p.into_inner());
+    let list: Vec<_> = waiting.get(&caller.tenant).map(|q| q.values().cloned().collect()).unwrap_or_default();
+    Ok(Json(serde_json::json!({ "conversations": list })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgentBody {
+    text: String,
+}
+
+async fn agent_post(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(Role::Agent)?;
+    let body: AgentBody = json_body(body)?;
+    if state.registry.session(&caller.tenant, &id).await?.is_none() {
+        return Err(ApiError::new(ErrorCode::ConversationNotFound, format!("no conversation `{id}`")));
+    }
+    if !state.registry.agent_message(&caller.tenant, &id, &body.text).await? {
+        return Err(ApiError::invalid(format!("conversation `{id}` is not handed off to an agent")));
+    }
+    let event = StreamEvent {
+        conversation_id: id.clone(),
+        payload: StreamPayload::Agent(AgentMessage { kind: "agent_message", text: body.text }),
+    };
+    state.hub.publish(&caller.tenant, event);
+    Ok(Json(serde_json::json!({"delivered": true})))
+}
+
+async fn agent_release(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(Role::Agent)?;
+    if state.registry.session(&caller.tenant, &id).await?.is_none() {
+        return Err(ApiError::new(ErrorCode::ConversationNotFound, format!("no conversation `{id}`")));
+    }
+    let released = state.registry.release_handoff(&caller.tenant, &id).await?;
+    if let Some(q) = state.waiting.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&caller.tenant) {
+        q.remove(&id);
+    }
+    Ok(Json(serde_json::json!({"released": released})))
+}
+
+// ---- admin ----------------------------------------------------------------------------------
+
+async fn admin_versions(State(state): State<Shared>, caller: Caller) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(Role::Admin)?;
+    Ok(Json(serde_json::json!({"versions": state.registry.versions(&caller.tenant)?})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoadBody {
+    version: String,
+    path: String,
+    #[serde(default)]
+    activate: bool,
+}
+
+async fn admin_load(
+    State(state): State<Shared>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    caller.require(Role::Admin)?;
+    let body: LoadBody = json_body(body)?;
+    let root = state
+        .bot_root
+        .clone()
+        .ok_or_else(|| ApiError::new(ErrorCode::Forbidden, "loading bots by path is off (set `bot_root`)"))?;
+    let dir = resolve_under(&root, &body.path)?;
+    let registry = state.registry.clone();
+    let (tenant, version) = (caller.tenant.clone(), body.version.clone());
+    // Training is CPU-bound: off the async workers, so turns keep flowing while it loads.
+    tokio::task::spawn_blocking(move || registry.load_dir(&tenant, &version, &dir))
+        .await
+        .map_err(|e| ApiError::new(ErrorCode::Internal, format!("loading task failed: {e}")))??;
+    if body.activate {
+        state.registry.activate(&caller.tenant, &body.version)?;
+    }
+    Ok((StatusCode::CREATED, Json(serde_json::json!({"versions": state.registry.versions(&caller.tenant)?}))))
+}
+
+/// `path` relative to `root`, refusing anything that escapes it.
+fn resolve_under(root: &std::path::Path, path: &str) -> Result<std::path::PathBuf, ApiError> {
+    let bad = || ApiError::invalid(format!("bot path `{path}` must name a folder under the server's bot root"));
+    let root = root.canonicalize().map_err(|_| bad())?;
+    let dir = root.join(path).canonicalize().map_err(|_| bad())?;
+    if dir.starts_with(&root) && dir.is_dir() {
+        Ok(dir)
+    } else {
+        Err(bad())
+    }
+}
+
+async fn admin_activate(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(version): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(Role::Admin)?;
+    state.registry.activate(&caller.tenant, &version)?;
+    Ok(Json(serde_json::json!({"versions": state.registry.versions(&caller.tenant)?})))
+}
+
+async fn admin_remove(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(version): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(Role::Admin)?;
+    state.registry.remove_version(&caller.tenant, &version)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn admin_split(
+    State(state): State<Shared>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(Role::Admin)?;
+    let split: kefu::Split = json_body(body)?;
+    state.registry.set_split(&caller.tenant, Some(split))?;
+    Ok(Json(serde_json::json!({"versions": state.registry.versions(&caller.tenant)?})))
+}
+
+async fn admin_unsplit(State(state): State<Shared>, caller: Caller) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(Role::Admin)?;
+    state.registry.set_split(&caller.tenant, None)?;
+    Ok(Json(serde_json::json!({"versions": state.registry.versions(&caller.tenant)?})))
+}
+
+async fn admin_export_user(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(user_id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    data_subject_request(&state, &caller, &user_id, false).await
+}
+
+async fn admin_delete_user(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(user_id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    data_subject_request(&state, &caller, &user_id, true).await
+}
+
+/// GDPR export (or erasure) of one user of the caller's tenant, across the session store.
+async fn data_subject_request(
+    state: &AppState,
+    caller: &Caller,
+    user_id: &str,
+    erase: bool,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(Role::Admin)?;
+    state.registry.versions(&caller.tenant)?;
+    let requests = kefu_backends::gdpr::DataSubjectRequests::new()
+        .session_store("sessions", state.registry.session_store().clone());
+    let unavailable = |e: kefu_backends::gdpr::GdprError| ApiError::new(ErrorCode::StoreUnavailable, e.to_string());
+    let value = if erase {
+        serde_json::to_value(requests.delete_user(&caller.tenant, user_id).await.map_err(unavailable)?)
+    } else {
+        serde_json::to_value(requests.export_user(&caller.tenant, user_id).await.map_err(unavailable)?)
+    };
+    Ok(Json(value.map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?))
+}
+
+// ---- operations -----------------------------------------------------------------------------
+
+async fn readyz(State(state): State<Shared>) -> Response {
+    if !state.is_ready() {
+        let why = if state.draining.load(Ordering::Acquire) { "shutting down" } else { "loading bots" };
+        return ApiError::new(ErrorCode::Unavailable, why).into_response();
+    }
+    let probe = kefu::core::SessionKey::new("_kefu", "_readyz");
+    match state.registry.session_store().load(&probe).await {
+        Ok(_) => Json(serde_json::json!({"status": "ready", "tenants": state.registry.tenants()})).into_response(),
+        Err(e) => ApiError::new(ErrorCode::StoreUnavailable, e.to_string()).into_response(),
+    }
+}
+
+async fn metrics(State(state): State<Shared>) -> Response {
+    let mut gauges = Vec::new();
+    for tenant in state.registry.tenants() {
+        for v in state.registry.versions(&tenant).unwrap_or_default() {
+            gauges.push((
+                "kefu_active_conversations",
+                "Conversations not idle, pinned to each bot version in this process.",
+                vec![("tenant", tenant.clone()), ("bot_version", v.version.clone())],
+                v.conversations as f64,
+            ));
+        }
+    }
+    gauges.push((
+        "kefu_streams_open",
+        "Conversations watched over SSE or WebSocket.",
+        Vec::new(),
+        state.hub.watched() as f64,
+    ));
+    let ready = if state.is_ready() { 1.0 } else { 0.0 };
+    gauges.push(("kefu_ready", "1 when the server takes traffic.", Vec::new(), ready));
+    ([("content-type", "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render(&gauges)).into_response()
+}
+
+async fn openapi() -> Response {
+    ([("content-type", "application/json")], crate::OPENAPI).into_response()
+}
