@@ -160,23 +160,150 @@ impl ActionHandler for LookupHandler {
     }
 }
 
+/// Where webhook actions may connect. By default only to public addresses: a bot (possibly
+/// uploaded by a tenant) must not reach the server's own loopback, private networks, link-local
+/// addresses or a cloud metadata service (SSRF). The check runs on the addresses a name
+/// resolves to, on IP literals, and redirects are not followed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WebhookPolicy {
+    /// Allow every address (trusted bots on a private network).
+    pub allow_private: bool,
+    /// Hosts (names or IP literals, case-insensitive) allowed whatever they resolve to.
+    pub allowed_hosts: Vec<String>,
+}
+
+impl WebhookPolicy {
+    /// A policy that allows everything (tests, trusted single-tenant deployments).
+    pub fn permissive() -> Self {
+        Self { allow_private: true, allowed_hosts: Vec::new() }
+    }
+
+    /// Allows one host whatever it resolves to.
+    pub fn allow_host(mut self, host: impl Into<String>) -> Self {
+        self.allowed_hosts.push(host.into());
+        self
+    }
+
+    fn trusts(&self, host: &str) -> bool {
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        self.allow_private
+            || self
+                .allowed_hosts
+                .iter()
+                .any(|h| h.trim_start_matches('[').trim_end_matches(']').eq_ignore_ascii_case(host))
+    }
+}
+
+/// Whether an address is on the public internet: not loopback, private, link-local (cloud
+/// metadata lives there), carrier-grade NAT, unique-local, multicast, unspecified or reserved.
+pub fn is_public_ip(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_multicast()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 192 && b == 0)
+                || a >= 240)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public_ip(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || first == 0x2001 && v6.segments()[1] == 0x0db8)
+        }
+    }
+}
+
+/// Resolves names for webhooks, keeping only the addresses the policy allows.
+#[cfg(feature = "webhook")]
+struct GuardedResolver {
+    policy: std::sync::Arc<WebhookPolicy>,
+}
+
+#[cfg(feature = "webhook")]
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let policy = self.policy.clone();
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let allowed: Vec<std::net::SocketAddr> =
+                if policy.trusts(&host) { addrs } else { addrs.into_iter().filter(|a| is_public_ip(a.ip())).collect() };
+            if allowed.is_empty() {
+                let e: Box<dyn std::error::Error + Send + Sync> =
+                    format!("webhook host `{host}` resolves to no public address (not allow-listed)").into();
+                return Err(e);
+            }
+            Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
 /// A `webhook:` action: POSTs the [`ActionCall`] as JSON and reads an [`ActionOutcome`].
 #[cfg(feature = "webhook")]
 pub struct WebhookHandler {
     name: String,
     spec: crate::bot::WebhookAction,
+    policy: std::sync::Arc<WebhookPolicy>,
     client: reqwest::Client,
 }
 
 #[cfg(feature = "webhook")]
 impl WebhookHandler {
-    /// Builds the handler; header values starting with `$` are read from the environment now.
+    /// Builds the handler under the default (public addresses only) [`WebhookPolicy`].
     pub fn new(name: String, spec: crate::bot::WebhookAction) -> Result<Self, ActionError> {
+        Self::with_policy(name, spec, WebhookPolicy::default())
+    }
+
+    /// Builds the handler under `policy`. Header values starting with `$` are read from the
+    /// environment at each call.
+    pub fn with_policy(
+        name: String,
+        spec: crate::bot::WebhookAction,
+        policy: WebhookPolicy,
+    ) -> Result<Self, ActionError> {
+        let policy = std::sync::Arc::new(policy);
         let client = reqwest::Client::builder()
             .timeout(std::time::Duration::from_millis(spec.timeout_ms))
+            .dns_resolver(std::sync::Arc::new(GuardedResolver { policy: policy.clone() }))
+            // A redirect or a proxy would bypass the address check.
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
             .build()
             .map_err(|e| ActionError::Failed { action: name.clone(), message: e.to_string() })?;
-        Ok(Self { name, spec, client })
+        Ok(Self { name, spec, policy, client })
+    }
+
+    /// Refuses URLs that are not http(s) or name a non-public IP literal (names are checked
+    /// when they resolve).
+    fn check_url(&self) -> Result<(), ActionError> {
+        let fail = |message: String| ActionError::Failed { action: self.name.clone(), message };
+        let url = reqwest::Url::parse(&self.spec.url).map_err(|e| fail(format!("invalid webhook URL: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(fail(format!("webhook URL scheme `{}` is not http or https", url.scheme())));
+        }
+        let host = url.host_str().unwrap_or_default();
+        let literal = host.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>();
+        if let Ok(ip) = literal {
+            if !is_public_ip(ip) && !self.policy.trusts(host) {
+                return Err(fail(format!("webhook address {ip} is not public (not allow-listed)")));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -184,6 +311,7 @@ impl WebhookHandler {
 #[async_trait]
 impl ActionHandler for WebhookHandler {
     async fn run(&self, call: &ActionCall) -> Result<ActionOutcome, ActionError> {
+        self.check_url()?;
         let mut req = self.client.post(&self.spec.url).json(call);
         for (k, v) in &self.spec.headers {
             let value = match v.strip_prefix('$') {
@@ -204,6 +332,9 @@ impl ActionHandler for WebhookHandler {
             }
         })?;
         let status = resp.status();
+        if status.is_redirection() {
+            return Err(fail(format!("HTTP {status}: webhooks do not follow redirects")));
+        }
         if !status.is_success() {
             return Err(fail(format!("HTTP {status}")));
         }

@@ -213,9 +213,17 @@ pub struct EngineBuilder {
     lock: Arc<dyn ConversationLock>,
     lock_ttl: Duration,
     version: Option<String>,
+    webhook_policy: crate::action::WebhookPolicy,
 }
 
 impl EngineBuilder {
+    /// Where the bot's webhook actions may connect (default: public addresses only; see
+    /// [`crate::action::WebhookPolicy`]).
+    pub fn webhook_policy(mut self, policy: crate::action::WebhookPolicy) -> Self {
+        self.webhook_policy = policy;
+        self
+    }
+
     /// A label for this build of the bot (`"v2"`, a git sha…): written into every session it
     /// serves (so a registry can pin conversations to it) and into every reply.
     pub fn version(mut self, label: impl Into<String>) -> Self {
@@ -288,7 +296,11 @@ impl EngineBuilder {
             } else if let Some(_spec) = &def.webhook {
                 #[cfg(feature = "webhook")]
                 {
-                    let h = crate::action::WebhookHandler::new(name.clone(), _spec.clone())?;
+                    let h = crate::action::WebhookHandler::with_policy(
+                        name.clone(),
+                        _spec.clone(),
+                        self.webhook_policy.clone(),
+                    )?;
                     self.actions.insert(name.clone(), Arc::new(h));
                 }
                 #[cfg(not(feature = "webhook"))]
@@ -359,6 +371,7 @@ impl Engine {
             lock: Arc::new(LocalConversationLock::new()),
             lock_ttl: DEFAULT_LOCK_TTL,
             version: None,
+            webhook_policy: Default::default(),
         }
     }
 

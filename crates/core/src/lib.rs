@@ -37,7 +37,7 @@ mod bot_entities;
 mod flow;
 mod policy;
 
-pub use action::{ActionCall, ActionError, ActionHandler, ActionOutcome, FnAction};
+pub use action::{ActionCall, ActionError, ActionHandler, ActionOutcome, FnAction, WebhookPolicy};
 pub use bot::{load_bot_dir, BotDefinition, BotProblems, Problem};
 pub use cpu::run_cpu_bound;
 pub use embedding::{EmbedError, TextEmbedder};

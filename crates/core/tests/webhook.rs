@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![cfg(feature = "webhook")]
 
-use kefu_core::action::{ActionCall, ActionError, ActionHandler, WebhookHandler};
+use kefu_core::action::{is_public_ip, ActionCall, ActionError, ActionHandler, WebhookHandler, WebhookPolicy};
 use kefu_core::bot::WebhookAction;
 use kefu_core::Language;
 use std::time::Duration;
@@ -76,11 +76,16 @@ fn spec(url: String, timeout_ms: u64) -> WebhookAction {
     WebhookAction { url, timeout_ms, headers: [("x-api-key".to_string(), "secret".to_string())].into() }
 }
 
+/// The test servers listen on loopback, which webhooks may reach only when allow-listed.
+fn local(name: &str, spec: WebhookAction) -> WebhookHandler {
+    WebhookHandler::with_policy(name.into(), spec, WebhookPolicy::default().allow_host("127.0.0.1")).unwrap()
+}
+
 #[tokio::test]
 async fn posts_the_call_and_reads_the_outcome() {
     let (url, mut requests) =
         server("200 OK", r#"{"slots": {"return_id": "R-1"}, "texts": ["已创建退货单 R-1"]}"#, Duration::ZERO).await;
-    let h = WebhookHandler::new("create_return".into(), spec(url, 2000)).unwrap();
+    let h = local("create_return", spec(url, 2000));
     let out = h.run(&call()).await.unwrap();
     assert_eq!(out.slots["return_id"], "R-1");
     assert_eq!(out.texts, vec!["已创建退货单 R-1"]);
@@ -92,17 +97,78 @@ async fn posts_the_call_and_reads_the_outcome() {
 #[tokio::test]
 async fn times_out() {
     let (url, _rx) = server("200 OK", "{}", Duration::from_secs(3)).await;
-    let h = WebhookHandler::new("slow".into(), spec(url, 200)).unwrap();
+    let h = local("slow", spec(url, 200));
     assert!(matches!(h.run(&call()).await, Err(ActionError::Timeout { millis: 200, .. })));
 }
 
 #[tokio::test]
 async fn http_errors_and_bad_bodies_are_failures() {
     let (url, _rx) = server("500 Internal Server Error", "{}", Duration::ZERO).await;
-    let h = WebhookHandler::new("broken".into(), spec(url, 2000)).unwrap();
+    let h = local("broken", spec(url, 2000));
     assert!(matches!(h.run(&call()).await, Err(ActionError::Failed { .. })));
     let (url, _rx) = server("200 OK", "not json", Duration::ZERO).await;
-    let h = WebhookHandler::new("garbled".into(), spec(url, 2000)).unwrap();
+    let h = local("garbled", spec(url, 2000));
     let err = h.run(&call()).await.unwrap_err();
     assert!(err.to_string().contains("bad response body"), "{err}");
+}
+
+#[tokio::test]
+async fn private_addresses_are_refused_unless_allow_listed() {
+    let (url, mut requests) = server("200 OK", "{}", Duration::ZERO).await;
+    let port = url.trim_start_matches("http://127.0.0.1:").trim_end_matches("/hook").to_string();
+    for target in [
+        url.clone(),
+        format!("http://localhost:{port}/hook"),
+        format!("http://[::1]:{port}/hook"),
+        "http://169.254.169.254/latest/meta-data/".to_string(),
+        "http://10.1.2.3/hook".to_string(),
+        format!("http://[::ffff:127.0.0.1]:{port}/hook"),
+        "file:///etc/passwd".to_string(),
+    ] {
+        let h = WebhookHandler::new("guarded".into(), spec(target.clone(), 2000)).unwrap();
+        let err = h.run(&call()).await.unwrap_err();
+        assert!(matches!(err, ActionError::Failed { .. }), "{target}: {err}");
+    }
+    assert!(requests.try_recv().is_err(), "a refused webhook sent nothing");
+    // allow-listed by name: `localhost` resolves to loopback and is let through
+    let by_name = format!("http://localhost:{port}/hook");
+    let h = WebhookHandler::with_policy(
+        "listed".into(),
+        spec(by_name, 2000),
+        WebhookPolicy::default().allow_host("LOCALHOST"),
+    )
+    .unwrap();
+    h.run(&call()).await.unwrap();
+    assert!(requests.recv().await.is_some());
+    let h = WebhookHandler::with_policy("open".into(), spec(url, 2000), WebhookPolicy::permissive()).unwrap();
+    h.run(&call()).await.unwrap();
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let (url, _rx) = server("302 Found\r\nlocation: http://169.254.169.254/", "{}", Duration::ZERO).await;
+    let err = local("redirected", spec(url, 2000)).run(&call()).await.unwrap_err();
+    assert!(err.to_string().contains("redirect"), "{err}");
+}
+
+#[test]
+fn public_and_private_addresses() {
+    for private in [
+        "127.0.0.1",
+        "10.0.0.1",
+        "172.16.5.4",
+        "192.168.1.1",
+        "169.254.169.254",
+        "100.64.0.1",
+        "0.0.0.0",
+        "::1",
+        "fe80::1",
+        "fd00:ec2::254",
+        "::ffff:10.0.0.1",
+    ] {
+        assert!(!is_public_ip(private.parse().unwrap()), "{private}");
+    }
+    for public in ["1.1.1.1", "8.8.8.8", "2606:4700:4700::1111", "::ffff:1.1.1.1"] {
+        assert!(is_public_ip(public.parse().unwrap()), "{public}");
+    }
 }

@@ -25,6 +25,7 @@ impl Assistant {
             sink: None,
             lock: None,
             version: None,
+            webhook_policy: None,
             actions: Vec::new(),
             #[cfg(feature = "nlu")]
             progress: None,
@@ -50,6 +51,7 @@ pub struct AssistantBuilder {
     sink: Option<Arc<dyn EventSink>>,
     lock: Option<Arc<dyn ConversationLock>>,
     version: Option<String>,
+    webhook_policy: Option<kefu_core::WebhookPolicy>,
     actions: Vec<(String, Arc<dyn ActionHandler>)>,
     #[cfg(feature = "nlu")]
     progress: Option<ProgressFn>,
@@ -90,6 +92,12 @@ impl AssistantBuilder {
     /// A version label for this build of the bot (see [`kefu_core::EngineBuilder::version`]).
     pub fn version(mut self, label: impl Into<String>) -> Self {
         self.version = Some(label.into());
+        self
+    }
+
+    /// Where webhook actions may connect (default: public addresses only).
+    pub fn webhook_policy(mut self, policy: kefu_core::WebhookPolicy) -> Self {
+        self.webhook_policy = Some(policy);
         self
     }
 
@@ -159,6 +167,9 @@ impl AssistantBuilder {
         }
         if let Some(version) = self.version {
             builder = builder.version(version);
+        }
+        if let Some(policy) = self.webhook_policy {
+            builder = builder.webhook_policy(policy);
         }
         for (name, handler) in self.actions {
             builder = builder.action(name, handler);

@@ -39,7 +39,7 @@ pub use kefu_core::{
     self as core, action, bot, event, language, response, session, testing, ActionCall, ActionHandler, ActionOutcome,
     BotDefinition, Engine, EngineBuilder, Entity, ErrorCode, Event, EventEnvelope, EventSink, FnAction, IntentScore,
     Language, MemoryEventSink, MemorySessionStore, Reply, ReplyMessage, ReplyPart, ReplyStream, Session, SessionStore,
-    Turn,
+    Turn, WebhookPolicy,
 };
 #[cfg(feature = "kb")]
 pub use kefu_kb as kb;

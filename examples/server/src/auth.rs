@@ -1,6 +1,8 @@
-//! Who is calling: an API key names its tenant and role. With no key configured at all (the
-//! demo), the server is open — every caller is an admin of the tenant it names in
-//! `X-Kefu-Tenant` (default `default`) — and it should only listen on loopback.
+//! Who is calling: an API key names its tenant and role; a JSON Web Token signed with a
+//! tenant's HS256 secret or RS256 key names its tenant, its user (`sub`) and role. With no key
+//! and no token configured at all (the demo), the server is open — every caller is an admin of
+//! the tenant it names in `X-Kefu-Tenant` (default `default`) — and it should only listen on
+//! loopback.
 
 use crate::config::Role;
 use crate::error::ApiError;
@@ -17,6 +19,9 @@ pub struct Caller {
     pub tenant: String,
     /// What it may do there.
     pub role: Role,
+    /// The end user a token was issued to (`sub`); such a caller only sees its own
+    /// conversations and speaks as that user.
+    pub user: Option<String>,
 }
 
 impl Caller {
@@ -30,10 +35,26 @@ impl Caller {
     }
 }
 
-/// API keys, resolved at start.
+/// A tenant's token verifier.
+struct JwtVerifier {
+    tenant: String,
+    keys: Vec<(jsonwebtoken::DecodingKey, jsonwebtoken::Validation)>,
+}
+
+#[derive(serde::Deserialize)]
+struct Claims {
+    sub: String,
+    #[serde(default)]
+    role: Option<Role>,
+    #[serde(default)]
+    tenant: Option<String>,
+}
+
+/// API keys and token verifiers, resolved at start.
 #[derive(Default)]
 pub struct Keys {
     keys: Vec<(String, Caller)>,
+    jwt: Vec<JwtVerifier>,
 }
 
 impl Keys {
@@ -42,9 +63,70 @@ impl Keys {
         self.keys.push((key, caller));
     }
 
-    /// Whether any key is configured (else the server is open).
+    /// Adds a tenant's token keys.
+    pub fn add_jwt(
+        &mut self,
+        tenant: &str,
+        config: &crate::config::JwtConfig,
+    ) -> Result<(), crate::config::ConfigError> {
+        use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+        let bad = |message: String| crate::config::ConfigError::Secret { tenant: tenant.to_string(), message };
+        let validation = |alg| {
+            let mut v = Validation::new(alg);
+            v.set_required_spec_claims(&["exp", "sub"]);
+            if let Some(iss) = &config.issuer {
+                v.set_issuer(&[iss]);
+                v.required_spec_claims.insert("iss".into());
+            }
+            match &config.audience {
+                Some(aud) => {
+                    v.set_audience(&[aud]);
+                    v.required_spec_claims.insert("aud".into());
+                }
+                None => v.validate_aud = false,
+            }
+            v
+        };
+        let mut keys = Vec::new();
+        if let Some(secret) = &config.hs256_secret {
+            let secret = secret.resolve(tenant, 32)?;
+            let key = DecodingKey::from_secret(secret.as_bytes()).map_err(|e| bad(format!("HS256 secret: {e}")))?;
+            keys.push((key, validation(Algorithm::HS256)));
+        }
+        if let Some(pem) = &config.rs256_public_key {
+            let pem = pem.resolve(tenant, 1)?;
+            let key = DecodingKey::from_rsa_pem(pem.as_bytes()).map_err(|e| bad(format!("RS256 public key: {e}")))?;
+            keys.push((key, validation(Algorithm::RS256)));
+        }
+        if keys.is_empty() {
+            return Err(bad("`jwt` needs `hs256_secret` or `rs256_public_key`".into()));
+        }
+        self.jwt.push(JwtVerifier { tenant: tenant.to_string(), keys });
+        Ok(())
+    }
+
+    /// Whether any key or token verifier is configured (else the server is open).
     pub fn enabled(&self) -> bool {
-        !self.keys.is_empty()
+        !self.keys.is_empty() || !self.jwt.is_empty()
+    }
+
+    /// The caller a valid token names (trying the named tenant's verifier, or each tenant's).
+    fn verify_token(&self, token: &str, named_tenant: Option<&str>) -> Option<Caller> {
+        for verifier in self.jwt.iter().filter(|v| named_tenant.is_none_or(|t| t == v.tenant)) {
+            for (key, validation) in &verifier.keys {
+                let Ok(data) = jsonwebtoken::decode::<Claims>(token, key, validation) else { continue };
+                let claims = data.claims;
+                if claims.tenant.as_deref().is_some_and(|t| t != verifier.tenant) {
+                    continue;
+                }
+                return Some(Caller {
+                    tenant: verifier.tenant.clone(),
+                    role: claims.role.unwrap_or(Role::Client),
+                    user: Some(claims.sub),
+                });
+            }
+        }
+        None
     }
 
     /// The caller owning `presented`, comparing every key in constant time.
@@ -62,12 +144,18 @@ impl Keys {
     pub fn authenticate(&self, key: Option<&str>, named_tenant: Option<&str>) -> Result<Caller, ApiError> {
         if !self.enabled() {
             let tenant = named_tenant.unwrap_or("default").to_string();
-            return Ok(Caller { tenant, role: Role::Admin });
+            return Ok(Caller { tenant, role: Role::Admin, user: None });
         }
         let key = key.ok_or_else(|| {
             ApiError::new(ErrorCode::Unauthorized, "send an API key as `Authorization: Bearer <key>` or `X-Api-Key`")
         })?;
-        let caller = self.lookup(key).ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "unknown API key"))?;
+        let caller = match self.lookup(key) {
+            Some(c) => c,
+            None if key.matches('.').count() == 2 => self
+                .verify_token(key, named_tenant)
+                .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "invalid, expired or unknown token"))?,
+            None => return Err(ApiError::new(ErrorCode::Unauthorized, "unknown API key")),
+        };
         if let Some(t) = named_tenant {
             if t != caller.tenant {
                 return Err(ApiError::new(ErrorCode::Forbidden, "this key does not belong to that tenant"));
@@ -84,8 +172,9 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// The key of a request: `Authorization: Bearer`, `X-Api-Key`, or (for WebSocket and
-/// EventSource, which cannot set headers in browsers) the `api_key` query parameter.
+/// The key or token of a request: `Authorization: Bearer`, `X-Api-Key`, or (for WebSocket and
+/// EventSource, which cannot set headers in browsers) the `api_key` or `access_token` query
+/// parameter.
 pub fn presented_key(parts: &Parts) -> Option<String> {
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
     if let Some(bearer) = header("authorization").and_then(|v| v.strip_prefix("Bearer ")) {
@@ -94,7 +183,7 @@ pub fn presented_key(parts: &Parts) -> Option<String> {
     if let Some(k) = header("x-api-key") {
         return Some(k.to_string());
     }
-    query_param(parts, "api_key")
+    query_param(parts, "api_key").or_else(|| query_param(parts, "access_token"))
 }
 
 fn named_tenant(parts: &Parts) -> Option<String> {
@@ -161,8 +250,8 @@ mod tests {
     #[test]
     fn keys_map_to_their_tenant_and_nothing_else() {
         let mut keys = Keys::default();
-        keys.add("a-key-0123456789abcdef".into(), Caller { tenant: "a".into(), role: Role::Client });
-        keys.add("b-key-0123456789abcdef".into(), Caller { tenant: "b".into(), role: Role::Admin });
+        keys.add("a-key-0123456789abcdef".into(), Caller { tenant: "a".into(), role: Role::Client, user: None });
+        keys.add("b-key-0123456789abcdef".into(), Caller { tenant: "b".into(), role: Role::Admin, user: None });
         assert_eq!(
             keys.authenticate(Some("a-key-0123456789abcdef"), None).map(|c| c.tenant).ok().as_deref(),
             Some("a")

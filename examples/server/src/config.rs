@@ -60,9 +60,97 @@ pub struct Config {
     /// Log lines as JSON objects (default) or human-readable text.
     #[serde(default = "default_true")]
     pub json_logs: bool,
+    /// Request rates per customer and per tenant.
+    #[serde(default)]
+    pub rate_limits: RateLimits,
     /// Tenants and their bots.
     #[serde(default)]
     pub tenants: BTreeMap<String, TenantConfig>,
+}
+
+/// Token buckets on turns (REST, SSE and WebSocket alike); 0 turns a limit off.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimits {
+    /// Turns per minute one customer (user id, else conversation) may send (default 120).
+    #[serde(default = "default_user_rate")]
+    pub user_per_minute: u32,
+    /// Turns per second one tenant may send (default 0: no limit).
+    #[serde(default)]
+    pub tenant_per_second: u32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self { user_per_minute: default_user_rate(), tenant_per_second: 0 }
+    }
+}
+
+fn default_user_rate() -> u32 {
+    120
+}
+
+/// JSON Web Tokens a tenant accepts (for end users of a web or mobile app, signed by the
+/// tenant's own back end). Claims: `sub` (the user id, which the server then enforces),
+/// `exp` (required), optional `role` (`client` by default), `tenant` (must be this tenant when
+/// present), `iss` and `aud` when configured here.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JwtConfig {
+    /// HS256 shared secret (at least 32 bytes).
+    #[serde(default)]
+    pub hs256_secret: Option<SecretRef>,
+    /// RS256 public key (PEM).
+    #[serde(default)]
+    pub rs256_public_key: Option<SecretRef>,
+    /// Required `iss`.
+    #[serde(default)]
+    pub issuer: Option<String>,
+    /// Required `aud`.
+    #[serde(default)]
+    pub audience: Option<String>,
+}
+
+/// A secret held in an environment variable or a file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretRef {
+    /// Environment variable.
+    #[serde(default)]
+    pub env: Option<String>,
+    /// File (trailing whitespace ignored).
+    #[serde(default)]
+    pub file: Option<PathBuf>,
+}
+
+impl SecretRef {
+    /// Reads the secret; it must be at least `min_len` bytes.
+    pub fn resolve(&self, tenant: &str, min_len: usize) -> Result<String, ConfigError> {
+        read_secret(&self.env, &self.file, tenant, min_len)
+    }
+}
+
+fn read_secret(
+    env: &Option<String>,
+    file: &Option<PathBuf>,
+    tenant: &str,
+    min_len: usize,
+) -> Result<String, ConfigError> {
+    let secret = |message: String| ConfigError::Secret { tenant: tenant.to_string(), message };
+    let value = match (env, file) {
+        (Some(var), None) => {
+            std::env::var(var).map_err(|_| secret(format!("environment variable {var} is not set")))?
+        }
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .map_err(|e| secret(format!("cannot read secret file {}: {e}", path.display())))?
+            .trim_end()
+            .to_string(),
+        _ => return Err(secret("a secret needs exactly one of `env` or `file`".into())),
+    };
+    if value.len() < min_len {
+        return Err(secret(format!("secrets must be at least {min_len} characters")));
+    }
+    Ok(value)
 }
 
 /// Request limits.
@@ -95,6 +183,25 @@ pub struct TenantConfig {
     /// API keys of this tenant.
     #[serde(default)]
     pub keys: Vec<KeyConfig>,
+    /// JSON Web Tokens this tenant accepts.
+    #[serde(default)]
+    pub jwt: Option<JwtConfig>,
+    /// Hosts this tenant's webhook actions may reach even on private addresses (by default
+    /// webhooks reach public addresses only).
+    #[serde(default)]
+    pub webhook_hosts: Vec<String>,
+}
+
+impl TenantConfig {
+    /// A tenant with a bot and nothing else.
+    pub fn new(bot: PathBuf) -> Self {
+        Self { bot, version: default_version(), keys: Vec::new(), jwt: None, webhook_hosts: Vec::new() }
+    }
+
+    /// The webhook policy of this tenant's bots.
+    pub fn webhook_policy(&self) -> kefu::WebhookPolicy {
+        kefu::WebhookPolicy { allow_private: false, allowed_hosts: self.webhook_hosts.clone() }
+    }
 }
 
 /// Where one API key comes from, and what it may do.
@@ -163,7 +270,7 @@ impl Config {
     /// The demo: the shop bot as tenant `default`, no keys, memory store, loopback.
     pub fn demo(bot: PathBuf) -> Self {
         let mut c = Config { json_logs: false, ..Config::default() };
-        c.tenants.insert("default".into(), TenantConfig { bot, version: default_version(), keys: Vec::new() });
+        c.tenants.insert("default".into(), TenantConfig::new(bot));
         c
     }
 }
@@ -178,6 +285,7 @@ impl Default for Config {
             cors_origins: Vec::new(),
             shutdown_grace_secs: default_grace(),
             json_logs: true,
+            rate_limits: RateLimits::default(),
             tenants: BTreeMap::new(),
         }
     }
@@ -186,21 +294,7 @@ impl Default for Config {
 impl KeyConfig {
     /// Reads the secret from its environment variable or file.
     pub fn resolve(&self, tenant: &str) -> Result<String, ConfigError> {
-        let secret = |message: String| ConfigError::Secret { tenant: tenant.to_string(), message };
-        let key = match (&self.env, &self.file) {
-            (Some(var), None) => {
-                std::env::var(var).map_err(|_| secret(format!("environment variable {var} is not set")))?
-            }
-            (None, Some(path)) => std::fs::read_to_string(path)
-                .map_err(|e| secret(format!("cannot read key file {}: {e}", path.display())))?
-                .trim_end()
-                .to_string(),
-            _ => return Err(secret("a key needs exactly one of `env` or `file`".into())),
-        };
-        if key.len() < 16 {
-            return Err(secret("API keys must be at least 16 characters".into()));
-        }
-        Ok(key)
+        read_secret(&self.env, &self.file, tenant, 16)
     }
 }
 

@@ -14,6 +14,7 @@ pub mod config;
 pub mod error;
 pub mod hub;
 pub mod metrics;
+pub mod ratelimit;
 pub mod routes;
 pub mod state;
 pub mod ws;
@@ -29,6 +30,10 @@ use std::time::{Duration, Instant};
 
 /// The OpenAPI 3 description of the API, served at `/openapi.json`.
 pub const OPENAPI: &str = include_str!("../openapi.json");
+/// The web chat page served at `/` (plain HTML, no build step).
+pub const WIDGET_PAGE: &str = include_str!("../static/index.html");
+/// The embeddable chat widget served at `/widget.js` (plain JavaScript, no build step).
+pub const WIDGET_JS: &str = include_str!("../static/widget.js");
 
 /// Errors that stop the server from starting.
 #[derive(Debug, thiserror::Error)]
@@ -110,7 +115,10 @@ impl Server {
         let mut keys = Keys::default();
         for (tenant, t) in &config.tenants {
             for k in &t.keys {
-                keys.add(k.resolve(tenant)?, Caller { tenant: tenant.clone(), role: k.role });
+                keys.add(k.resolve(tenant)?, Caller { tenant: tenant.clone(), role: k.role, user: None });
+            }
+            if let Some(jwt) = &t.jwt {
+                keys.add_jwt(tenant, jwt)?;
             }
         }
         let (store, lock) = open_store(&config.store).await?;
@@ -123,12 +131,14 @@ impl Server {
         if !keys.enabled() && !is_loopback(&config.bind) {
             tracing::warn!(bind = %config.bind, "no API key is configured: anyone who reaches this address can use every tenant");
         }
+        let limiter = ratelimit::RateLimiter::new(config.rate_limits.clone());
         let state = Arc::new(AppState {
             config,
             registry,
             keys,
             metrics: Default::default(),
             hub: Default::default(),
+            limiter,
             waiting: Default::default(),
             bot_root,
             ready: Default::default(),
@@ -181,10 +191,12 @@ impl Server {
 async fn load_bots(state: Arc<AppState>) -> Result<(), StartError> {
     for (tenant, t) in state.config.tenants.clone() {
         let registry = state.registry.clone();
-        let (name, version, dir) = (tenant.clone(), t.version.clone(), t.bot.clone());
-        let loaded = tokio::task::spawn_blocking(move || registry.load_dir(&name, &version, &dir))
-            .await
-            .map_err(|e| StartError::Io(std::io::Error::other(e.to_string())))?;
+        let (name, version, dir, policy) = (tenant.clone(), t.version.clone(), t.bot.clone(), t.webhook_policy());
+        let loaded = tokio::task::spawn_blocking(move || {
+            registry.load_with(&name, &version, registry.builder(&dir).webhook_policy(policy))
+        })
+        .await
+        .map_err(|e| StartError::Io(std::io::Error::other(e.to_string())))?;
         if let Err(source) = loaded {
             tracing::error!(tenant = %tenant, error = %source, "bot not loaded");
             return Err(StartError::Bot { tenant, source });
@@ -200,6 +212,7 @@ async fn sweep_forever(state: Arc<AppState>) {
     loop {
         tick.tick().await;
         state.registry.sweep();
+        state.limiter.sweep();
     }
 }
 

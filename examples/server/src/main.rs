@@ -24,6 +24,9 @@ struct Args {
     /// Session store: memory, embedded:PATH or redis://HOST:PORT.
     #[arg(long, env = "KEFU_STORE")]
     store: Option<String>,
+    /// Turns per minute one customer may send (0: no limit; default 120).
+    #[arg(long, env = "KEFU_USER_RATE_PER_MINUTE")]
+    user_rate_per_minute: Option<u32>,
     /// Folder under which admins may load new bot versions by path.
     #[arg(long, env = "KEFU_BOT_ROOT")]
     bot_root: Option<PathBuf>,
@@ -61,6 +64,9 @@ fn main() -> ExitCode {
     }
     if let Some(s) = args.store {
         config.store = s;
+    }
+    if let Some(r) = args.user_rate_per_minute {
+        config.rate_limits.user_per_minute = r;
     }
     let bot_root = args.bot_root.or_else(|| args.demo.then(|| demo_bot().join("..")));
     init_logs(config.json_logs);

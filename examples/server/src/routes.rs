@@ -43,6 +43,8 @@ pub fn router(state: Shared) -> Router {
         .route("/v1/admin/bots/{version}/activate", post(admin_activate))
         .route("/v1/admin/split", put(admin_split).delete(admin_unsplit))
         .route("/v1/admin/users/{user_id}", get(admin_export_user).delete(admin_delete_user))
+        .route("/", get(|| async { static_file("text/html; charset=utf-8", crate::WIDGET_PAGE) }))
+        .route("/widget.js", get(|| async { static_file("text/javascript; charset=utf-8", crate::WIDGET_JS) }))
         .route("/healthz", get(|| async { Json(serde_json::json!({"status": "ok"})) }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -144,7 +146,8 @@ async fn post_message(
     }
     let body: MessageBody = json_body(body)?;
     let header_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string);
-    let turn = body.into_turn(&caller.tenant, &id, header_key);
+    let mut turn = body.into_turn(&caller.tenant, &id, header_key);
+    state.admit_turn(&caller, &mut turn).await?;
     if wants_event_stream(&headers) {
         return Ok(sse_turn(state, turn).await?.into_response());
     }
@@ -190,6 +193,7 @@ async fn get_conversation(
     query: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::invalid(e.to_string()))?;
+    state.check_owner(&caller, &id).await?;
     let session = state
         .registry
         .session(&caller.tenant, &id)
@@ -219,6 +223,7 @@ async fn delete_conversation(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    state.check_owner(&caller, &id).await?;
     if state.registry.end_conversation(&caller.tenant, &id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -234,6 +239,7 @@ async fn stream_conversation(
 ) -> Result<Sse<impl futures_util::Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     // The tenant must exist: an unknown tenant gets its 404 before the stream opens.
     state.registry.versions(&caller.tenant)?;
+    state.check_owner(&caller, &id).await?;
     let rx = state.hub.subscribe(&caller.tenant, &id);
     let events = futures_util::stream::unfold(rx, |mut rx| async move {
         loop {
@@ -334,9 +340,12 @@ async fn admin_load(
     let registry = state.registry.clone();
     let (tenant, version) = (caller.tenant.clone(), body.version.clone());
     // Training is CPU-bound: off the async workers, so turns keep flowing while it loads.
-    tokio::task::spawn_blocking(move || registry.load_dir(&tenant, &version, &dir))
-        .await
-        .map_err(|e| ApiError::new(ErrorCode::Internal, format!("loading task failed: {e}")))??;
+    let policy = state.config.tenants.get(&caller.tenant).map(|t| t.webhook_policy()).unwrap_or_default();
+    tokio::task::spawn_blocking(move || {
+        registry.load_with(&tenant, &version, registry.builder(&dir).webhook_policy(policy))
+    })
+    .await
+    .map_err(|e| ApiError::new(ErrorCode::Internal, format!("loading task failed: {e}")))??;
     if body.activate {
         state.registry.activate(&caller.tenant, &body.version)?;
     }
@@ -463,6 +472,10 @@ async fn metrics(State(state): State<Shared>) -> Response {
     let ready = if state.is_ready() { 1.0 } else { 0.0 };
     gauges.push(("kefu_ready", "1 when the server takes traffic.", Vec::new(), ready));
     ([("content-type", "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render(&gauges)).into_response()
+}
+
+fn static_file(content_type: &'static str, body: &'static str) -> Response {
+    ([("content-type", content_type), ("cache-control", "no-cache")], body).into_response()
 }
 
 async fn openapi() -> Response {

@@ -37,6 +37,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Live SSE/WebSocket subscriptions.
     pub hub: Hub,
+    /// Turn rate limits.
+    pub limiter: crate::ratelimit::RateLimiter,
     /// Hand-off queue per tenant (this replica's view).
     pub waiting: Mutex<BTreeMap<String, BTreeMap<String, Waiting>>>,
     /// Folder under which admins may load bot versions by path (none: loading by path is off).
@@ -162,6 +164,40 @@ impl AppState {
             if w.user_id.is_empty() {
                 w.user_id = user_id.to_string();
             }
+        }
+    }
+
+    /// Rate limits, then the conversation's ownership: a caller speaking for an end user
+    /// (a token's `sub`) may only touch that user's conversations, and speaks as that user.
+    pub async fn admit_turn(
+        &self,
+        caller: &crate::auth::Caller,
+        turn: &mut Turn,
+    ) -> Result<(), crate::error::ApiError> {
+        if let Some(user) = &caller.user {
+            turn.user_id = user.clone();
+        }
+        let who = if turn.user_id.is_empty() { turn.conversation_id.as_str() } else { turn.user_id.as_str() };
+        self.limiter.check(&turn.tenant, who)?;
+        self.check_owner(caller, &turn.conversation_id).await
+    }
+
+    /// Fails with `conversation_not_found` when an end user's caller names someone else's
+    /// conversation (not `forbidden`: its existence is not revealed).
+    pub async fn check_owner(
+        &self,
+        caller: &crate::auth::Caller,
+        conversation_id: &str,
+    ) -> Result<(), crate::error::ApiError> {
+        let Some(user) = caller.user.as_deref().filter(|_| caller.role == crate::config::Role::Client) else {
+            return Ok(());
+        };
+        match self.registry.session(&caller.tenant, conversation_id).await? {
+            Some(s) if s.user_id != user => Err(crate::error::ApiError::new(
+                kefu::ErrorCode::ConversationNotFound,
+                format!("no conversation `{conversation_id}`"),
+            )),
+            _ => Ok(()),
         }
     }
 

@@ -72,6 +72,10 @@ async fn serve(mut socket: WebSocket, state: Arc<AppState>, caller: Caller) {
                         continue;
                     }
                 };
+                if let Err(e) = state.check_owner(&caller, &conversation_id).await {
+                    if !send(&mut socket, &error_event(&conversation_id, e.code, e.message)).await { break }
+                    continue;
+                }
                 if watched.insert(conversation_id.clone()) {
                     forwarders.push(forward_agent_messages(&state, &caller.tenant, &conversation_id, agent_tx.clone()));
                 }
@@ -108,7 +112,10 @@ async fn run_turn(
     body: MessageBody,
 ) -> bool {
     let text = body.text.clone();
-    let turn = body.into_turn(&caller.tenant, conversation_id, None);
+    let mut turn = body.into_turn(&caller.tenant, conversation_id, None);
+    if let Err(e) = state.admit_turn(caller, &mut turn).await {
+        return send(socket, &error_event(conversation_id, e.code, e.message)).await;
+    }
     let started = Instant::now();
     let mut parts = match state.registry.handle_stream(turn).await {
         Ok(p) => p,
