@@ -184,6 +184,7 @@ impl WebhookPolicy {
         self
     }
 
+    #[cfg_attr(not(feature = "webhook"), allow(dead_code))]
     fn trusts(&self, host: &str) -> bool {
         let host = host.trim_start_matches('[').trim_end_matches(']');
         self.allow_private

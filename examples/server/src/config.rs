@@ -269,7 +269,9 @@ impl Config {
 
     /// The demo: the shop bot as tenant `default`, no keys, memory store, loopback.
     pub fn demo(bot: PathBuf) -> Self {
-        let mut c = Config { json_logs: false, ..Config::default() };
+        // Open to every origin: the demo listens on loopback only and has no keys, and a
+        // widget embedded on another local page should just work.
+        let mut c = Config { json_logs: false, cors_origins: vec!["*".into()], ..Config::default() };
         c.tenants.insert("default".into(), TenantConfig::new(bot));
         c
     }

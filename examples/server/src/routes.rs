@@ -152,14 +152,7 @@ async fn post_message(
         return Ok(sse_turn(state, turn).await?.into_response());
     }
     let reply = state.run_turn(turn).await?;
-    if reply.handoff {
-        state.note_handoff_user(&caller.tenant, &id, &reply_user(&state, &caller.tenant, &id).await);
-    }
     Ok(Json(reply).into_response())
-}
-
-async fn reply_user(state: &AppState, tenant: &str, id: &str) -> String {
-    state.registry.session(tenant, id).await.ok().flatten().map(|s| s.user_id).unwrap_or_default()
 }
 
 /// One turn as Server-Sent Events: its reply parts, ending with `done` (or `error`).
@@ -167,12 +160,10 @@ async fn sse_turn(
     state: Shared,
     turn: Turn,
 ) -> Result<Sse<impl futures_util::Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
-    let (tenant, conversation_id, text) = (turn.tenant.clone(), turn.conversation_id.clone(), turn.text.clone());
-    let started = Instant::now();
+    let start = crate::state::TurnStart::of(&turn);
     let parts = state.registry.handle_stream(turn).await?;
-    let events =
-        parts.map(move |part| Ok(sse_event(&state.part_event(&tenant, &conversation_id, part, &text, started))));
-    Ok(Sse::new(events))
+    let events = parts.map(move |part| Ok(sse_event(&state.part_event(&start, part))));
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }
 
 fn sse_event(event: &StreamEvent) -> SseEvent {

@@ -51,42 +51,80 @@ pub struct AppState {
     pub started: Instant,
 }
 
+/// What the bookkeeping of a turn needs to know about it, taken before the turn runs.
+pub struct TurnStart {
+    tenant: String,
+    conversation_id: String,
+    user_id: String,
+    text: String,
+    started: Instant,
+}
+
+impl TurnStart {
+    /// Notes a turn about to run.
+    pub fn of(turn: &Turn) -> Self {
+        let user_id = if turn.user_id.is_empty() { turn.conversation_id.clone() } else { turn.user_id.clone() };
+        Self {
+            tenant: turn.tenant.clone(),
+            conversation_id: turn.conversation_id.clone(),
+            user_id,
+            text: turn.text.chars().take(500).collect(),
+            started: Instant::now(),
+        }
+    }
+}
+
 impl AppState {
-    /// Runs a turn and does the bookkeeping every door shares: metrics, the hand-off queue and
-    /// the conversation's live watchers.
+    /// Runs a turn (REST): the reply, with the same bookkeeping and live publishing as a
+    /// streamed turn.
     pub async fn run_turn(&self, turn: Turn) -> Result<Reply, kefu::Error> {
-        let started = Instant::now();
-        let tenant = turn.tenant.clone();
-        let text = turn.text.clone();
+        let start = TurnStart::of(&turn);
         match self.registry.handle(turn).await {
             Ok(reply) => {
-                self.after_turn(&reply, &text, started);
                 for (index, message) in reply.messages.iter().enumerate() {
-                    self.publish(
-                        &tenant,
-                        &reply.conversation_id,
-                        ReplyPart::Message { index, message: message.clone() },
-                    );
+                    self.part_event(&start, Ok(ReplyPart::Message { index, message: message.clone() }));
                 }
-                self.publish(&tenant, &reply.conversation_id, ReplyPart::Done { reply: Box::new(reply.clone()) });
+                self.part_event(&start, Ok(ReplyPart::Done { reply: Box::new(reply.clone()) }));
                 Ok(reply)
             }
             Err(e) => {
-                self.metrics.inc("kefu_turn_errors_total", vec![("tenant", tenant), ("code", e.code().to_string())], 1);
+                self.count_error(&start, e.code());
                 Err(e)
             }
         }
     }
 
-    fn publish(&self, tenant: &str, conversation_id: &str, part: ReplyPart) {
-        self.hub.publish(
-            tenant,
-            StreamEvent { conversation_id: conversation_id.to_string(), payload: StreamPayload::Part(part) },
+    /// The stream event of one part of a turn, also published to the conversation's live
+    /// watchers; the final part records the turn (metrics, hand-off queue).
+    pub fn part_event(&self, start: &TurnStart, part: Result<ReplyPart, kefu::core::Error>) -> StreamEvent {
+        let payload = match part {
+            Ok(part) => {
+                if let ReplyPart::Done { reply } = &part {
+                    self.after_turn(start, reply);
+                }
+                StreamPayload::Part(part)
+            }
+            Err(e) => {
+                let code = e.code();
+                self.count_error(start, code);
+                StreamPayload::Error(StreamError { kind: "error", code, message: e.to_string() })
+            }
+        };
+        let event = StreamEvent { conversation_id: start.conversation_id.clone(), payload };
+        self.hub.publish(&start.tenant, event.clone());
+        event
+    }
+
+    fn count_error(&self, start: &TurnStart, code: kefu::ErrorCode) {
+        self.metrics.inc(
+            "kefu_turn_errors_total",
+            vec![("tenant", start.tenant.clone()), ("code", code.to_string())],
+            1,
         );
     }
 
     /// Metrics and the hand-off queue after a turn.
-    pub fn after_turn(&self, reply: &Reply, user_text: &str, started: Instant) {
+    fn after_turn(&self, start: &TurnStart, reply: &Reply) {
         if reply.replayed {
             return;
         }
@@ -101,7 +139,7 @@ impl AppState {
         self.metrics.observe(
             "kefu_turn_duration_seconds",
             vec![("tenant", tenant.clone()), ("bot_version", version)],
-            started.elapsed().as_secs_f64(),
+            start.started.elapsed().as_secs_f64(),
         );
         for event in &reply.events {
             let name = match event {
@@ -118,52 +156,13 @@ impl AppState {
         if reply.handoff {
             let entry = queue.entry(reply.conversation_id.clone()).or_insert_with(|| Waiting {
                 conversation_id: reply.conversation_id.clone(),
-                user_id: String::new(),
+                user_id: start.user_id.clone(),
                 since: chrono::Utc::now(),
                 last_message: String::new(),
             });
-            entry.last_message = user_text.chars().take(500).collect();
+            entry.last_message = start.text.clone();
         } else {
             queue.remove(&reply.conversation_id);
-        }
-    }
-
-    /// The stream event of one part of a streamed turn; the final part records the turn.
-    pub fn part_event(
-        &self,
-        tenant: &str,
-        conversation_id: &str,
-        part: Result<ReplyPart, kefu::core::Error>,
-        user_text: &str,
-        started: Instant,
-    ) -> StreamEvent {
-        let payload = match part {
-            Ok(part) => {
-                if let ReplyPart::Done { reply } = &part {
-                    self.after_turn(reply, user_text, started);
-                }
-                StreamPayload::Part(part)
-            }
-            Err(e) => {
-                let code = e.code();
-                self.metrics.inc(
-                    "kefu_turn_errors_total",
-                    vec![("tenant", tenant.to_string()), ("code", code.to_string())],
-                    1,
-                );
-                StreamPayload::Error(StreamError { kind: "error", code, message: e.to_string() })
-            }
-        };
-        StreamEvent { conversation_id: conversation_id.to_string(), payload }
-    }
-
-    /// Sets the user id of a queued hand-off (known only from the session).
-    pub fn note_handoff_user(&self, tenant: &str, conversation_id: &str, user_id: &str) {
-        let mut waiting = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(w) = waiting.get_mut(tenant).and_then(|q| q.get_mut(conversation_id)) {
-            if w.user_id.is_empty() {
-                w.user_id = user_id.to_string();
-            }
         }
     }
 

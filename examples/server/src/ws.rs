@@ -13,7 +13,6 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Instant;
 use tokio::sync::mpsc;
 
 /// Accepts the upgrade (authenticated like any request; browsers pass `?api_key=`).
@@ -111,18 +110,17 @@ async fn run_turn(
     conversation_id: &str,
     body: MessageBody,
 ) -> bool {
-    let text = body.text.clone();
     let mut turn = body.into_turn(&caller.tenant, conversation_id, None);
     if let Err(e) = state.admit_turn(caller, &mut turn).await {
         return send(socket, &error_event(conversation_id, e.code, e.message)).await;
     }
-    let started = Instant::now();
+    let start = crate::state::TurnStart::of(&turn);
     let mut parts = match state.registry.handle_stream(turn).await {
         Ok(p) => p,
         Err(e) => return send(socket, &error_event(conversation_id, e.code(), e.to_string())).await,
     };
     while let Some(part) = parts.next().await {
-        if !send(socket, &state.part_event(&caller.tenant, conversation_id, part, &text, started)).await {
+        if !send(socket, &state.part_event(&start, part)).await {
             return false;
         }
     }

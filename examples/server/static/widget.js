@@ -6,7 +6,7 @@
  *           data-server="https://kefu.example.com"   (default: the page's origin)
  *           data-transport="sse"                      (sse | ws; default sse)
  *           data-lang="zh"></script>                  (zh | en UI; default: navigator.language)
- * creates a floating chat panel. Optional attributes: data-tenant, data-api-key,
+ * creates a floating chat panel. Optional attributes: data-tenant, data-api-key (or data-token),
  * data-bot-language (zh | en: force the assistant's language), data-open="false" (start
  * collapsed), data-title, data-mount="false" (load only; call Kefu.mount yourself).
  *
@@ -233,7 +233,7 @@
     this.t = STRINGS[this.lang];
     this.botLanguage = o.botLanguage === 'zh' || o.botLanguage === 'en' ? o.botLanguage : null;
     this.tenant = o.tenant || null;
-    this.apiKey = o.apiKey || null;
+    this.apiKey = o.apiKey || o.token || null; // an API key or a JWT: Bearer header / api_key query
     this.channel = o.channel || 'web';
     this.floating = !!o.floating;
     this.restoreHistory = o.restoreHistory !== false;
@@ -754,7 +754,7 @@
       var data;
       try { data = JSON.parse(e.data); } catch (err) { return; }
       if (data && typeof data.text === 'string' && (!data.conversation_id || data.conversation_id === conversationId)) {
-        void 0;
+        self.addAgent(data.text);
       }
     });
     // `message`, `delta` and `done` of this stream repeat what the POST (or the socket)
@@ -883,7 +883,7 @@
       lang: d.lang,
       botLanguage: d.botLanguage,
       tenant: d.tenant,
-      apiKey: d.apiKey,
+      apiKey: d.apiKey || d.token,
       title: d.title,
       open: d.open !== 'false',
       floating: true

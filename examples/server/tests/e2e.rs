@@ -138,7 +138,8 @@ async fn a_bilingual_conversation_over_rest_sse_and_websocket_with_a_handoff() {
     let r = say(&c, &s, "en-1", "I want to talk to a human").await;
     assert!(r.handoff, "{r:?}");
     let queue: Value = c.get(s.url("/v1/agent/conversations")).send().await.unwrap().json().await.unwrap();
-    assert!(queue["conversations"].as_array().unwrap().iter().any(|w| w["conversation_id"] == "en-1"), "{queue}");
+    let waiting = queue["conversations"].as_array().unwrap().iter().find(|w| w["conversation_id"] == "en-1").cloned();
+    assert_eq!(waiting.expect("en-1 is waiting for an agent")["user_id"], "en-1", "{queue}");
     let r = say(&c, &s, "en-1", "hello? anyone?").await;
     assert!(r.messages.is_empty() && r.handoff, "while an agent owns it, the bot stays silent");
     let sent = c
