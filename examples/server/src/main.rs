@@ -27,6 +27,10 @@ struct Args {
     /// Turns per minute one customer may send (0: no limit; default 120).
     #[arg(long, env = "KEFU_USER_RATE_PER_MINUTE")]
     user_rate_per_minute: Option<u32>,
+    /// Check a running server's /readyz on 127.0.0.1 and exit 0 when ready (container health
+    /// checks: the runtime image has no curl).
+    #[arg(long)]
+    probe: bool,
     /// Folder under which admins may load new bot versions by path.
     #[arg(long, env = "KEFU_BOT_ROOT")]
     bot_root: Option<PathBuf>,
@@ -42,6 +46,9 @@ fn demo_bot() -> PathBuf {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if args.probe {
+        return probe(args.port.unwrap_or(8080));
+    }
     let mut config = match (&args.config, args.demo) {
         (Some(path), _) => match Config::from_file(path) {
             Ok(c) => c,
@@ -103,5 +110,30 @@ fn init_logs(json: bool) {
         builder.json().init();
     } else {
         builder.init();
+    }
+}
+
+/// `GET /readyz` on 127.0.0.1:`port` with a one-second budget.
+fn probe(port: u16) -> ExitCode {
+    use std::io::{Read, Write};
+    use std::time::Duration;
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let ready = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)).and_then(|mut s| {
+        s.set_read_timeout(Some(Duration::from_secs(1)))?;
+        s.write_all(b"GET /readyz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")?;
+        let mut head = [0u8; 12];
+        s.read_exact(&mut head)?;
+        Ok(head.starts_with(b"HTTP/1.") && &head[9..12] == b"200")
+    });
+    match ready {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!("not ready");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("cannot reach 127.0.0.1:{port}: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
