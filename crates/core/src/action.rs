@@ -170,12 +170,16 @@ pub struct WebhookPolicy {
     pub allow_private: bool,
     /// Hosts (names or IP literals, case-insensitive) allowed whatever they resolve to.
     pub allowed_hosts: Vec<String>,
+    /// Header values `$VAR` may only name environment variables starting with this prefix
+    /// (`None`: any variable). A server hosting other tenants' bots sets a per-tenant prefix,
+    /// so that a bot cannot send the server's own secrets to a host it controls.
+    pub env_prefix: Option<String>,
 }
 
 impl WebhookPolicy {
     /// A policy that allows everything (tests, trusted single-tenant deployments).
     pub fn permissive() -> Self {
-        Self { allow_private: true, allowed_hosts: Vec::new() }
+        Self { allow_private: true, allowed_hosts: Vec::new(), env_prefix: None }
     }
 
     /// Allows one host whatever it resolves to.
@@ -201,7 +205,7 @@ pub fn is_public_ip(ip: std::net::IpAddr) -> bool {
     use std::net::IpAddr;
     match ip {
         IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
+            let [a, b, c, _] = v4.octets();
             !(v4.is_loopback()
                 || v4.is_private()
                 || v4.is_link_local()
@@ -211,20 +215,33 @@ pub fn is_public_ip(ip: std::net::IpAddr) -> bool {
                 || v4.is_documentation()
                 || a == 0
                 || (a == 100 && (64..128).contains(&b))
-                || (a == 192 && b == 0)
+                || (a == 192 && b == 0 && c == 0)
+                || (a == 198 && (b == 18 || b == 19))
                 || a >= 240)
         }
         IpAddr::V6(v6) => {
+            let s = v6.segments();
+            let embedded =
+                |hi: u16, lo: u16| IpAddr::V4(std::net::Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo)));
+            // Forms that carry an IPv4 address reach it: judge that address.
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_public_ip(IpAddr::V4(v4));
             }
-            let first = v6.segments()[0];
+            if s[..6] == [0; 6] || s[..6] == [0, 0, 0, 0, 0xffff, 0] || s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                return is_public_ip(embedded(s[6], s[7])); // IPv4-compatible, IPv4-translated, NAT64
+            }
+            if s[0] == 0x2002 {
+                return is_public_ip(embedded(s[1], s[2])); // 6to4
+            }
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80
-                || first == 0x2001 && v6.segments()[1] == 0x0db8)
+                || (s[0] & 0xfe00) == 0xfc00 // unique local
+                || (s[0] & 0xffc0) == 0xfe80 // link-local
+                || (s[0] & 0xffc0) == 0xfec0 // site-local
+                || (s[0] == 0x64 && s[1] == 0xff9b) // local-use NAT64 (64:ff9b:1::/48)
+                || (s[0] == 0x2001 && s[1] == 0) // Teredo
+                || (s[0] == 0x2001 && s[1] == 0x0db8))
         }
     }
 }
@@ -316,10 +333,14 @@ impl ActionHandler for WebhookHandler {
         let mut req = self.client.post(&self.spec.url).json(call);
         for (k, v) in &self.spec.headers {
             let value = match v.strip_prefix('$') {
-                Some(var) => std::env::var(var).map_err(|_| ActionError::Failed {
-                    action: self.name.clone(),
-                    message: format!("environment variable `{var}` for header `{k}` is not set"),
-                })?,
+                Some(var) => {
+                    let allowed = self.policy.env_prefix.as_deref().is_none_or(|p| var.starts_with(p));
+                    let value = allowed.then(|| std::env::var(var).ok()).flatten();
+                    value.ok_or_else(|| ActionError::Failed {
+                        action: self.name.clone(),
+                        message: format!("header `{k}`: no environment variable `{var}` this bot may read"),
+                    })?
+                }
                 None => v.clone(),
             };
             req = req.header(k, value);

@@ -64,6 +64,11 @@ pub struct Turn {
     /// that share a session store).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
+    /// Only the conversation's own user may speak in it: a live conversation of another
+    /// `user_id` fails with [`Error::ConversationNotFound`] (checked under the conversation
+    /// lock). Set by doors that authenticate end users; never read from the wire.
+    #[serde(skip)]
+    pub owner_only: bool,
 }
 
 fn default_tenant() -> String {
@@ -87,6 +92,7 @@ impl Turn {
             timestamp: None,
             metadata: BTreeMap::new(),
             idempotency_key: None,
+            owner_only: false,
         }
     }
 
@@ -445,6 +451,14 @@ impl Engine {
         fence: Option<u64>,
     ) -> Result<Reply, Error> {
         let stored = self.inner.store.load(key).await?;
+        if turn.owner_only {
+            let now = turn.timestamp.unwrap_or_else(Utc::now);
+            let idle = chrono::Duration::seconds(self.inner.bot.policy.session_idle_timeout_secs as i64);
+            let user = if turn.user_id.is_empty() { &turn.conversation_id } else { &turn.user_id };
+            if stored.as_ref().is_some_and(|s| now - s.last_active_at <= idle && s.user_id != *user) {
+                return Err(Error::ConversationNotFound(turn.conversation_id.clone()));
+            }
+        }
         if let Some(reply) = stored.as_ref().and_then(|s| s.replay(turn.idempotency_key.as_deref())) {
             return Ok(reply);
         }

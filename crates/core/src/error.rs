@@ -40,6 +40,10 @@ pub enum Error {
     /// Engine misconfiguration (an action without handler…).
     #[error("configuration error: {0}")]
     Config(String),
+    /// The conversation does not exist, or belongs to another user (for turns that must be
+    /// the owner's: [`crate::Turn::owner_only`]).
+    #[error("no conversation `{0}`")]
+    ConversationNotFound(String),
 }
 
 impl Error {
@@ -69,6 +73,7 @@ impl Error {
             Error::Kb(_) => ErrorCode::KbFailed,
             Error::Action(_) => ErrorCode::ActionFailed,
             Error::Config(_) => ErrorCode::ConfigInvalid,
+            Error::ConversationNotFound(_) => ErrorCode::ConversationNotFound,
         }
     }
 }

@@ -375,3 +375,22 @@ async fn an_agent_writes_only_in_handed_off_conversations() {
     assert!(e.release_handoff("default", "ag").await.unwrap());
     assert!(!e.agent_message("default", "ag", "still there?").await.unwrap());
 }
+
+#[tokio::test]
+async fn owner_only_turns_cannot_enter_another_users_live_conversation() {
+    let (e, _) = engine();
+    let as_user = |user: &str, text: &str| {
+        let mut t = Turn::new("shared", text).user(user);
+        t.owner_only = true;
+        t
+    };
+    e.handle(as_user("alice", "我要退货")).await.unwrap();
+    let err = e.handle(as_user("bob", "SO123456")).await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ConversationNotFound);
+    let r = e.handle(as_user("alice", "SO123456")).await.unwrap();
+    assert_eq!(r.slots["order_id"], "SO123456", "bob's message did not reach the form");
+    // once the conversation has expired, its id may start over for someone else
+    let mut later = as_user("bob", "你好");
+    later.timestamp = Some(chrono::Utc::now() + chrono::Duration::hours(2));
+    e.handle(later).await.unwrap();
+}

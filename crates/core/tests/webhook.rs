@@ -168,7 +168,37 @@ fn public_and_private_addresses() {
     ] {
         assert!(!is_public_ip(private.parse().unwrap()), "{private}");
     }
-    for public in ["1.1.1.1", "8.8.8.8", "2606:4700:4700::1111", "::ffff:1.1.1.1"] {
+    for public in [
+        "1.1.1.1",
+        "8.8.8.8",
+        "192.0.78.9",
+        "2606:4700:4700::1111",
+        "::ffff:1.1.1.1",
+        "64:ff9b::101:101",
+        "2002:101:101::1",
+    ] {
         assert!(is_public_ip(public.parse().unwrap()), "{public}");
     }
+}
+
+#[tokio::test]
+async fn header_secrets_come_only_from_the_allowed_environment_prefix() {
+    let (url, mut requests) = server("200 OK", "{}", Duration::ZERO).await;
+    // Variable names unique to this test.
+    std::env::set_var("KEFU_WEBHOOK_ACME_TOKEN", "acme-token");
+    std::env::set_var("KEFU_TEST_SERVER_SECRET", "server-secret");
+    let with_header = |var: &str| WebhookAction {
+        url: url.clone(),
+        timeout_ms: 2000,
+        headers: [("authorization".to_string(), format!("${var}"))].into(),
+    };
+    let policy = WebhookPolicy { env_prefix: Some("KEFU_WEBHOOK_ACME_".into()), ..WebhookPolicy::default() }
+        .allow_host("127.0.0.1");
+    let h = WebhookHandler::with_policy("ok".into(), with_header("KEFU_WEBHOOK_ACME_TOKEN"), policy.clone()).unwrap();
+    h.run(&call()).await.unwrap();
+    assert!(requests.recv().await.is_some());
+    let h = WebhookHandler::with_policy("steal".into(), with_header("KEFU_TEST_SERVER_SECRET"), policy).unwrap();
+    let err = h.run(&call()).await.unwrap_err();
+    assert!(err.to_string().contains("may read"), "{err}");
+    assert!(requests.try_recv().is_err(), "nothing was sent");
 }

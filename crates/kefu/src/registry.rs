@@ -62,6 +62,18 @@ struct TenantState {
     active: String,
     split: Option<Split>,
     pins: HashMap<String, Pin>,
+    /// Versions that were active or split and no longer are: dropped once unused. A version
+    /// loaded but never activated stays until an admin activates or removes it.
+    retired: std::collections::HashSet<String>,
+}
+
+impl TenantState {
+    /// `version` stops serving new conversations.
+    fn retire(&mut self, version: String) {
+        if self.active != version && self.split.as_ref().is_none_or(|s| s.version != version) {
+            self.retired.insert(version);
+        }
+    }
 }
 
 impl TenantState {
@@ -180,6 +192,7 @@ impl Registry {
                     active: version.to_string(),
                     split: None,
                     pins: HashMap::new(),
+                    retired: Default::default(),
                 };
                 tenants.insert(tenant.to_string(), Arc::new(Mutex::new(state)));
             }
@@ -208,10 +221,12 @@ impl Registry {
         if !s.versions.contains_key(version) {
             return Err(unknown_version(tenant, version));
         }
-        s.active = version.to_string();
+        let previous = std::mem::replace(&mut s.active, version.to_string());
+        s.retired.remove(version);
         if s.split.as_ref().is_some_and(|sp| sp.version == version) {
             s.split = None;
         }
+        s.retire(previous);
         tracing::info!(tenant, version, "bot version activated");
         Ok(())
     }
@@ -228,7 +243,13 @@ impl Registry {
                 return Err(unknown_version(tenant, &sp.version));
             }
         }
-        s.split = split;
+        if let Some(sp) = &split {
+            s.retired.remove(&sp.version);
+        }
+        let previous = std::mem::replace(&mut s.split, split);
+        if let Some(p) = previous {
+            s.retire(p.version);
+        }
         Ok(())
     }
 
@@ -246,6 +267,7 @@ impl Registry {
         if s.split.as_ref().is_some_and(|sp| sp.version == version) {
             s.split = None;
         }
+        s.retired.remove(version);
         s.pins.retain(|_, p| p.version != version);
         Ok(())
     }
@@ -284,6 +306,18 @@ impl Registry {
 
     /// The engine a turn of this conversation goes to (pinning a new conversation).
     pub async fn route(&self, tenant: &str, conversation_id: &str) -> Result<Engine, Error> {
+        // Checked before anything is pinned, so that bad ids never take memory.
+        if conversation_id.trim().is_empty() || conversation_id.chars().any(char::is_control) {
+            return Err(Error::Core(kefu_core::Error::InvalidInput(
+                "`conversation_id` must be non-empty without control characters".into(),
+            )));
+        }
+        if conversation_id.len() > kefu_core::engine::MAX_ID_BYTES {
+            return Err(Error::Core(kefu_core::Error::InputTooLarge(format!(
+                "`conversation_id` is longer than {} bytes",
+                kefu_core::engine::MAX_ID_BYTES
+            ))));
+        }
         let state = self.state(tenant)?;
         let now = Instant::now();
         let multi_version = {
@@ -374,14 +408,10 @@ impl Registry {
             let mut s = lock(&state);
             let limits: HashMap<String, Duration> = s.versions.keys().map(|v| (v.clone(), s.idle_limit(v))).collect();
             s.pins.retain(|_, p| limits.get(&p.version).is_some_and(|idle| now.duration_since(p.last_seen) <= *idle));
-            let retired: Vec<String> = s
-                .versions
-                .keys()
-                .filter(|v| **v != s.active && s.split.as_ref().is_none_or(|sp| sp.version != **v))
-                .filter(|v| !s.pins.values().any(|p| p.version == **v))
-                .cloned()
-                .collect();
-            for v in retired {
+            let unused: Vec<String> =
+                s.retired.iter().filter(|v| !s.pins.values().any(|p| p.version == **v)).cloned().collect();
+            for v in unused {
+                s.retired.remove(&v);
                 s.versions.remove(&v);
                 tracing::info!(tenant = %tenant, version = %v, "bot version dropped: no conversation left");
                 dropped.push((tenant.clone(), v));

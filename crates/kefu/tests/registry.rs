@@ -100,6 +100,13 @@ async fn conversations_stay_on_their_version_and_retired_versions_are_dropped() 
 
     // v1 still has conversations: the sweep keeps it
     assert!(reg.sweep().is_empty());
+    // a version loaded but never activated is never swept away
+    load(&reg, "acme", "v3-staged");
+    assert!(reg.sweep().is_empty(), "a staged version has no conversation yet, and stays");
+    assert!(reg.versions("acme").unwrap().iter().any(|v| v.version == "v3-staged"));
+    reg.remove_version("acme", "v3-staged").unwrap();
+    load(&reg, "acme", "v1b");
+    reg.remove_version("acme", "v1b").unwrap();
     let info = reg.versions("acme").unwrap();
     assert_eq!(info.iter().map(|v| (v.version.as_str(), v.active)).collect::<Vec<_>>(), [("v1", false), ("v2", true)]);
     assert_eq!(info[0].conversations, 2);
@@ -158,6 +165,8 @@ async fn tenants_are_separate_and_mistakes_have_codes() {
         ErrorCode::InvalidInput
     );
     assert_eq!(reg.load_dir("acme", "../v2", shop()).unwrap_err().code(), ErrorCode::InvalidInput);
+    assert_eq!(reg.route("acme", &"x".repeat(300)).await.err().map(|e| e.code()), Some(ErrorCode::InputTooLarge));
+    assert_eq!(reg.route("acme", " ").await.err().map(|e| e.code()), Some(ErrorCode::InvalidInput));
     assert_eq!(reg.remove_version("acme", "v1").unwrap_err().code(), ErrorCode::InvalidInput);
     let broken = tempfile::tempdir().unwrap();
     std::fs::write(broken.path().join("bot.yaml"), "bot: [").unwrap();

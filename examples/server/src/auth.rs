@@ -55,6 +55,9 @@ struct Claims {
 pub struct Keys {
     keys: Vec<(String, Caller)>,
     jwt: Vec<JwtVerifier>,
+    /// Token secrets and public keys seen, by tenant: two tenants must not share one, or a
+    /// token without a `tenant` claim would open both.
+    token_keys: Vec<(String, String)>,
 }
 
 impl Keys {
@@ -88,13 +91,22 @@ impl Keys {
             v
         };
         let mut keys = Vec::new();
+        let mut distinct = |material: &str| {
+            if let Some((other, _)) = self.token_keys.iter().find(|(t, m)| t != tenant && m == material) {
+                return Err(bad(format!("shares a token key with tenant `{other}`: give each tenant its own")));
+            }
+            self.token_keys.push((tenant.to_string(), material.to_string()));
+            Ok(())
+        };
         if let Some(secret) = &config.hs256_secret {
             let secret = secret.resolve(tenant, 32)?;
+            distinct(&secret)?;
             let key = DecodingKey::from_secret(secret.as_bytes()).map_err(|e| bad(format!("HS256 secret: {e}")))?;
             keys.push((key, validation(Algorithm::HS256)));
         }
         if let Some(pem) = &config.rs256_public_key {
             let pem = pem.resolve(tenant, 1)?;
+            distinct(pem.trim())?;
             let key = DecodingKey::from_rsa_pem(pem.as_bytes()).map_err(|e| bad(format!("RS256 public key: {e}")))?;
             keys.push((key, validation(Algorithm::RS256)));
         }
@@ -264,6 +276,25 @@ mod tests {
         assert_eq!(keys.authenticate(None, None).unwrap_err().code, ErrorCode::Unauthorized);
         let open = Keys::default();
         assert_eq!(open.authenticate(None, Some("x")).map(|c| c.tenant).ok().as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn two_tenants_cannot_share_a_token_secret() {
+        let dir = std::env::temp_dir().join(format!("kefu-jwt-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_default();
+        let secret = dir.join("secret");
+        std::fs::write(&secret, "a-shared-secret-of-at-least-32-bytes!").unwrap_or_default();
+        let config = crate::config::JwtConfig {
+            hs256_secret: Some(crate::config::SecretRef { env: None, file: Some(secret) }),
+            rs256_public_key: None,
+            issuer: None,
+            audience: None,
+        };
+        let mut keys = Keys::default();
+        assert!(keys.add_jwt("a", &config).is_ok());
+        let err = keys.add_jwt("b", &config).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("shares a token key"), "{err}");
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]

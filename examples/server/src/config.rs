@@ -190,17 +190,29 @@ pub struct TenantConfig {
     /// webhooks reach public addresses only).
     #[serde(default)]
     pub webhook_hosts: Vec<String>,
+    /// Folder under which this tenant's admins may load new bot versions by path (default:
+    /// `<server bot_root>/<tenant>` when the server has one; otherwise loading by path is off).
+    #[serde(default)]
+    pub bot_root: Option<PathBuf>,
 }
 
 impl TenantConfig {
     /// A tenant with a bot and nothing else.
     pub fn new(bot: PathBuf) -> Self {
-        Self { bot, version: default_version(), keys: Vec::new(), jwt: None, webhook_hosts: Vec::new() }
+        Self { bot, version: default_version(), keys: Vec::new(), jwt: None, webhook_hosts: Vec::new(), bot_root: None }
     }
+}
 
-    /// The webhook policy of this tenant's bots.
-    pub fn webhook_policy(&self) -> kefu::WebhookPolicy {
-        kefu::WebhookPolicy { allow_private: false, allowed_hosts: self.webhook_hosts.clone() }
+/// The webhook policy of a tenant's bots: public addresses (plus its `webhook_hosts`), and
+/// header secrets only from `KEFU_WEBHOOK_<TENANT>_*` variables, so that one tenant's bot can
+/// never send the server's or another tenant's secrets anywhere.
+pub fn webhook_policy(tenant: &str, config: Option<&TenantConfig>) -> kefu::WebhookPolicy {
+    let upper: String =
+        tenant.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+    kefu::WebhookPolicy {
+        allow_private: false,
+        allowed_hosts: config.map(|c| c.webhook_hosts.clone()).unwrap_or_default(),
+        env_prefix: Some(format!("KEFU_WEBHOOK_{upper}_")),
     }
 }
 
@@ -272,7 +284,10 @@ impl Config {
         // Open to every origin: the demo listens on loopback only and has no keys, and a
         // widget embedded on another local page should just work.
         let mut c = Config { json_logs: false, cors_origins: vec!["*".into()], ..Config::default() };
-        c.tenants.insert("default".into(), TenantConfig::new(bot));
+        let mut tenant = TenantConfig::new(bot.clone());
+        // Other versions of the demo may be loaded from examples/bots.
+        tenant.bot_root = bot.parent().map(std::path::Path::to_path_buf);
+        c.tenants.insert("default".into(), tenant);
         c
     }
 }

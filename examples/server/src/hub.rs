@@ -14,6 +14,10 @@ use tokio::sync::broadcast;
 pub struct StreamEvent {
     /// The conversation.
     pub conversation_id: String,
+    /// The customer of the conversation (not sent: it decides which end-user callers may see
+    /// the event).
+    #[serde(skip)]
+    pub user_id: String,
     /// The payload.
     #[serde(flatten)]
     pub payload: StreamPayload,
@@ -54,6 +58,15 @@ pub struct StreamError {
 }
 
 impl StreamEvent {
+    /// Whether `caller` may receive this event: an end user's token sees only its own
+    /// conversation's events, even on an id that another user took over after expiry.
+    pub fn visible_to(&self, caller: &crate::auth::Caller) -> bool {
+        match &caller.user {
+            Some(user) if caller.role == crate::config::Role::Client => *user == self.user_id,
+            _ => true,
+        }
+    }
+
     /// The SSE event name: the payload's `type`.
     pub fn name(&self) -> &'static str {
         match &self.payload {

@@ -22,7 +22,7 @@ pub mod ws;
 use crate::auth::{Caller, Keys};
 use crate::config::Config;
 use crate::state::AppState;
-use kefu::core::{ConversationLock, EventSink, LocalConversationLock, MemoryEventSink, SessionStore};
+use kefu::core::{ConversationLock, EventSink, LocalConversationLock, SessionStore};
 use kefu::Registry;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -122,7 +122,9 @@ impl Server {
             }
         }
         let (store, lock) = open_store(&config.store).await?;
-        let sink: Arc<dyn EventSink> = Arc::new(MemoryEventSink::new(10_000));
+        // Events go nowhere until an event transport is configured: keeping them in memory would
+        // hold users' messages that nothing reads.
+        let sink: Arc<dyn EventSink> = Arc::new(kefu::core::event::NullEventSink);
         let registry = Arc::new(Registry::with_backends(store, sink, lock));
         let addr = format!("{}:{}", config.bind, config.port);
         let listener = tokio::net::TcpListener::bind(&addr)
@@ -144,6 +146,7 @@ impl Server {
             ready: Default::default(),
             draining: Default::default(),
             started: Instant::now(),
+            in_flight: Default::default(),
         });
         Ok(Self { listener, state })
     }
@@ -184,6 +187,11 @@ impl Server {
         };
         sweeper.abort();
         loader.abort();
+        // Upgraded WebSockets and detached turn tasks are not tracked by axum: wait for every
+        // turn still running, within the grace period.
+        if tokio::time::timeout(grace, state.in_flight.wait_idle()).await.is_err() {
+            tracing::warn!("turns still running after the grace period");
+        }
         result
     }
 }
@@ -191,7 +199,8 @@ impl Server {
 async fn load_bots(state: Arc<AppState>) -> Result<(), StartError> {
     for (tenant, t) in state.config.tenants.clone() {
         let registry = state.registry.clone();
-        let (name, version, dir, policy) = (tenant.clone(), t.version.clone(), t.bot.clone(), t.webhook_policy());
+        let policy = state.webhook_policy_of(&tenant);
+        let (name, version, dir) = (tenant.clone(), t.version.clone(), t.bot.clone());
         let loaded = tokio::task::spawn_blocking(move || {
             registry.load_with(&name, &version, registry.builder(&dir).webhook_policy(policy))
         })

@@ -75,7 +75,7 @@ fn main() -> ExitCode {
     if let Some(r) = args.user_rate_per_minute {
         config.rate_limits.user_per_minute = r;
     }
-    let bot_root = args.bot_root.or_else(|| args.demo.then(|| demo_bot().join("..")));
+    let bot_root = args.bot_root;
     init_logs(config.json_logs);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,

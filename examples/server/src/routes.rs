@@ -15,7 +15,6 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use futures_util::StreamExt;
 use kefu::{ErrorCode, Language, Turn};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -58,11 +57,16 @@ pub fn router(state: Shared) -> Router {
         .with_state(state)
 }
 
-/// Counts and times every request by route template and status.
+/// Counts and times every request by route template and status; `/v1` answers 503 until the
+/// configured bots are loaded.
 async fn track(State(state): State<Shared>, request: Request, next: Next) -> Response {
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_string();
     let started = Instant::now();
-    let response = next.run(request).await;
+    let response = if route.starts_with("/v1/") && !state.ready.load(Ordering::Acquire) {
+        ApiError::new(ErrorCode::Unavailable, "still loading bots").into_response()
+    } else {
+        next.run(request).await
+    };
     let status = response.status().as_u16().to_string();
     state.metrics.inc("kefu_http_requests_total", vec![("route", route.clone()), ("status", status)], 1);
     state.metrics.observe(
@@ -71,6 +75,20 @@ async fn track(State(state): State<Shared>, request: Request, next: Next) -> Res
         started.elapsed().as_secs_f64(),
     );
     response
+}
+
+/// One path parameter, with a typed 400 (not axum's plain text) when it is not valid UTF-8.
+pub struct PathParam(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PathParam {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, ApiError> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(v)) => Ok(PathParam(v)),
+            Err(e) => Err(ApiError::invalid(format!("bad path parameter: {e}"))),
+        }
+    }
 }
 
 /// Parses a JSON body, turning every failure into a typed 4xx.
@@ -137,7 +155,7 @@ fn wants_event_stream(headers: &HeaderMap) -> bool {
 async fn post_message(
     State(state): State<Shared>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParam(id): PathParam,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
@@ -160,9 +178,11 @@ async fn sse_turn(
     state: Shared,
     turn: Turn,
 ) -> Result<Sse<impl futures_util::Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
-    let start = crate::state::TurnStart::of(&turn);
-    let parts = state.registry.handle_stream(turn).await?;
-    let events = parts.map(move |part| Ok(sse_event(&state.part_event(&start, part))));
+    let rx = state.stream_turn(turn).await?;
+    let events = futures_util::stream::unfold(rx, |mut rx| async move {
+        let event = rx.recv().await?;
+        Some((Ok(sse_event(&event)), rx))
+    });
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }
 
@@ -180,7 +200,7 @@ struct HistoryQuery {
 async fn get_conversation(
     State(state): State<Shared>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParam(id): PathParam,
     query: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::invalid(e.to_string()))?;
@@ -212,10 +232,11 @@ async fn get_conversation(
 async fn delete_conversation(
     State(state): State<Shared>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParam(id): PathParam,
 ) -> Result<StatusCode, ApiError> {
     state.check_owner(&caller, &id).await?;
     if state.registry.end_conversation(&caller.tenant, &id).await? {
+        state.forget_waiting(&caller.tenant, Some(&id), None);
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::new(ErrorCode::ConversationNotFound, format!("no conversation `{id}`")))
@@ -226,16 +247,17 @@ async fn delete_conversation(
 async fn stream_conversation(
     State(state): State<Shared>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParam(id): PathParam,
 ) -> Result<Sse<impl futures_util::Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     // The tenant must exist: an unknown tenant gets its 404 before the stream opens.
     state.registry.versions(&caller.tenant)?;
     state.check_owner(&caller, &id).await?;
     let rx = state.hub.subscribe(&caller.tenant, &id);
-    let events = futures_util::stream::unfold(rx, |mut rx| async move {
+    let events = futures_util::stream::unfold((rx, caller), |(mut rx, caller)| async move {
         loop {
             match rx.recv().await {
-                Ok(event) => return Some((Ok(sse_event(&event)), rx)),
+                Ok(event) if !event.visible_to(&caller) => {}
+                Ok(event) => return Some((Ok(sse_event(&event)), (rx, caller))),
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                     tracing::warn!(skipped = n, "a slow SSE client missed events");
                 }
@@ -265,19 +287,20 @@ struct AgentBody {
 async fn agent_post(
     State(state): State<Shared>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParam(id): PathParam,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(Role::Agent)?;
     let body: AgentBody = json_body(body)?;
-    if state.registry.session(&caller.tenant, &id).await?.is_none() {
+    let Some(session) = state.registry.session(&caller.tenant, &id).await? else {
         return Err(ApiError::new(ErrorCode::ConversationNotFound, format!("no conversation `{id}`")));
-    }
+    };
     if !state.registry.agent_message(&caller.tenant, &id, &body.text).await? {
         return Err(ApiError::invalid(format!("conversation `{id}` is not handed off to an agent")));
     }
     let event = StreamEvent {
         conversation_id: id.clone(),
+        user_id: session.user_id,
         payload: StreamPayload::Agent(AgentMessage { kind: "agent_message", text: body.text }),
     };
     state.hub.publish(&caller.tenant, event);
@@ -287,7 +310,7 @@ async fn agent_post(
 async fn agent_release(
     State(state): State<Shared>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParam(id): PathParam,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(Role::Agent)?;
     if state.registry.session(&caller.tenant, &id).await?.is_none() {
@@ -323,20 +346,27 @@ async fn admin_load(
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     caller.require(Role::Admin)?;
     let body: LoadBody = json_body(body)?;
-    let root = state
-        .bot_root
-        .clone()
-        .ok_or_else(|| ApiError::new(ErrorCode::Forbidden, "loading bots by path is off (set `bot_root`)"))?;
+    let root = state.bot_root_of(&caller.tenant).ok_or_else(|| {
+        ApiError::new(ErrorCode::Forbidden, "loading bots by path is off for this tenant (set `bot_root`)")
+    })?;
     let dir = resolve_under(&root, &body.path)?;
     let registry = state.registry.clone();
     let (tenant, version) = (caller.tenant.clone(), body.version.clone());
+    let policy = state.webhook_policy_of(&caller.tenant);
     // Training is CPU-bound: off the async workers, so turns keep flowing while it loads.
-    let policy = state.config.tenants.get(&caller.tenant).map(|t| t.webhook_policy()).unwrap_or_default();
-    tokio::task::spawn_blocking(move || {
+    let loaded = tokio::task::spawn_blocking(move || {
         registry.load_with(&tenant, &version, registry.builder(&dir).webhook_policy(policy))
     })
     .await
-    .map_err(|e| ApiError::new(ErrorCode::Internal, format!("loading task failed: {e}")))??;
+    .map_err(|e| ApiError::new(ErrorCode::Internal, format!("loading task failed: {e}")))?;
+    if let Err(e) = loaded {
+        // Whatever fails while building a folder the admin named is a problem of that folder.
+        let code = match e.code() {
+            c @ (ErrorCode::InvalidInput | ErrorCode::UnknownTenant | ErrorCode::BotInvalid) => c,
+            _ => ErrorCode::BotInvalid,
+        };
+        return Err(ApiError::new(code, e.to_string()));
+    }
     if body.activate {
         state.registry.activate(&caller.tenant, &body.version)?;
     }
@@ -358,7 +388,7 @@ fn resolve_under(root: &std::path::Path, path: &str) -> Result<std::path::PathBu
 async fn admin_activate(
     State(state): State<Shared>,
     caller: Caller,
-    Path(version): Path<String>,
+    PathParam(version): PathParam,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(Role::Admin)?;
     state.registry.activate(&caller.tenant, &version)?;
@@ -368,7 +398,7 @@ async fn admin_activate(
 async fn admin_remove(
     State(state): State<Shared>,
     caller: Caller,
-    Path(version): Path<String>,
+    PathParam(version): PathParam,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Role::Admin)?;
     state.registry.remove_version(&caller.tenant, &version)?;
@@ -395,7 +425,7 @@ async fn admin_unsplit(State(state): State<Shared>, caller: Caller) -> Result<Js
 async fn admin_export_user(
     State(state): State<Shared>,
     caller: Caller,
-    Path(user_id): Path<String>,
+    PathParam(user_id): PathParam,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     data_subject_request(&state, &caller, &user_id, false).await
 }
@@ -403,7 +433,7 @@ async fn admin_export_user(
 async fn admin_delete_user(
     State(state): State<Shared>,
     caller: Caller,
-    Path(user_id): Path<String>,
+    PathParam(user_id): PathParam,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     data_subject_request(&state, &caller, &user_id, true).await
 }
@@ -421,6 +451,7 @@ async fn data_subject_request(
         .session_store("sessions", state.registry.session_store().clone());
     let unavailable = |e: kefu_backends::gdpr::GdprError| ApiError::new(ErrorCode::StoreUnavailable, e.to_string());
     let value = if erase {
+        state.forget_waiting(&caller.tenant, None, Some(user_id));
         serde_json::to_value(requests.delete_user(&caller.tenant, user_id).await.map_err(unavailable)?)
     } else {
         serde_json::to_value(requests.export_user(&caller.tenant, user_id).await.map_err(unavailable)?)

@@ -49,6 +49,45 @@ pub struct AppState {
     pub draining: AtomicBool,
     /// Process start, for the cold-start figure in the logs.
     pub started: Instant,
+    /// Turns being computed: shutdown waits for them.
+    pub in_flight: Arc<InFlight>,
+}
+
+/// Counts turns in progress, so that shutdown can wait for them.
+#[derive(Default)]
+pub struct InFlight {
+    count: std::sync::atomic::AtomicUsize,
+    idle: tokio::sync::Notify,
+}
+
+/// Held while a turn runs.
+pub struct InFlightGuard(Arc<InFlight>);
+
+impl InFlight {
+    /// A turn starts.
+    pub fn enter(self: &Arc<Self>) -> InFlightGuard {
+        self.count.fetch_add(1, Ordering::AcqRel);
+        InFlightGuard(self.clone())
+    }
+
+    /// Resolves when no turn is running.
+    pub async fn wait_idle(&self) {
+        loop {
+            let notified = self.idle.notified();
+            if self.count.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        if self.0.count.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
 }
 
 /// What the bookkeeping of a turn needs to know about it, taken before the turn runs.
@@ -78,6 +117,7 @@ impl AppState {
     /// Runs a turn (REST): the reply, with the same bookkeeping and live publishing as a
     /// streamed turn.
     pub async fn run_turn(&self, turn: Turn) -> Result<Reply, kefu::Error> {
+        let _running = self.in_flight.enter();
         let start = TurnStart::of(&turn);
         match self.registry.handle(turn).await {
             Ok(reply) => {
@@ -110,9 +150,31 @@ impl AppState {
                 StreamPayload::Error(StreamError { kind: "error", code, message: e.to_string() })
             }
         };
-        let event = StreamEvent { conversation_id: start.conversation_id.clone(), payload };
+        let event =
+            StreamEvent { conversation_id: start.conversation_id.clone(), user_id: start.user_id.clone(), payload };
         self.hub.publish(&start.tenant, event.clone());
         event
+    }
+
+    /// Runs a turn in its own task and streams its events. The task finishes the turn and its
+    /// bookkeeping even if the caller stops listening.
+    pub async fn stream_turn(
+        self: &Arc<Self>,
+        turn: Turn,
+    ) -> Result<tokio::sync::mpsc::Receiver<StreamEvent>, kefu::Error> {
+        let running = self.in_flight.enter();
+        let start = TurnStart::of(&turn);
+        let mut parts = self.registry.handle_stream(turn).await?;
+        let (tx, rx) = tokio::sync::mpsc::channel(16);
+        let state = self.clone();
+        tokio::spawn(async move {
+            let _running = running;
+            while let Some(part) = parts.next().await {
+                let event = state.part_event(&start, part);
+                let _ = tx.send(event).await;
+            }
+        });
+        Ok(rx)
     }
 
     fn count_error(&self, start: &TurnStart, code: kefu::ErrorCode) {
@@ -175,6 +237,9 @@ impl AppState {
     ) -> Result<(), crate::error::ApiError> {
         if let Some(user) = &caller.user {
             turn.user_id = user.clone();
+            // The engine checks ownership again under the conversation lock (two first turns
+            // of one new id cannot both win).
+            turn.owner_only = caller.role == crate::config::Role::Client;
         }
         let who = if turn.user_id.is_empty() { turn.conversation_id.as_str() } else { turn.user_id.as_str() };
         self.limiter.check(&turn.tenant, who)?;
@@ -197,6 +262,25 @@ impl AppState {
                 format!("no conversation `{conversation_id}`"),
             )),
             _ => Ok(()),
+        }
+    }
+
+    /// Where this tenant's admins may load bots from.
+    pub fn bot_root_of(&self, tenant: &str) -> Option<PathBuf> {
+        let configured = self.config.tenants.get(tenant).and_then(|t| t.bot_root.clone());
+        configured.or_else(|| self.bot_root.as_ref().map(|root| root.join(tenant)))
+    }
+
+    /// The webhook policy of a tenant's bots.
+    pub fn webhook_policy_of(&self, tenant: &str) -> kefu::WebhookPolicy {
+        crate::config::webhook_policy(tenant, self.config.tenants.get(tenant))
+    }
+
+    /// Forgets queued hand-offs of a conversation (`None`: of every conversation of `user`).
+    pub fn forget_waiting(&self, tenant: &str, conversation_id: Option<&str>, user: Option<&str>) {
+        let mut waiting = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(q) = waiting.get_mut(tenant) {
+            q.retain(|id, w| Some(id.as_str()) != conversation_id && Some(w.user_id.as_str()) != user);
         }
     }
 

@@ -29,12 +29,13 @@ pub async fn upgrade(
         return ApiError::from(e).into_response();
     }
     let max = state.config.limits.max_body_bytes;
-    ws.max_message_size(max).on_upgrade(move |socket| serve(socket, state, caller))
+    ws.max_message_size(max).max_frame_size(max).on_upgrade(move |socket| serve(socket, state, caller))
 }
 
 fn error_event(conversation_id: &str, code: kefu::ErrorCode, message: String) -> StreamEvent {
     StreamEvent {
         conversation_id: conversation_id.to_string(),
+        user_id: String::new(),
         payload: StreamPayload::Error(StreamError { kind: "error", code, message }),
     }
 }
@@ -45,6 +46,9 @@ async fn send(socket: &mut WebSocket, event: &StreamEvent) -> bool {
         Err(_) => true,
     }
 }
+
+/// Conversations one socket may speak in (each keeps a subscription for agent messages).
+const MAX_CONVERSATIONS_PER_SOCKET: usize = 64;
 
 async fn serve(mut socket: WebSocket, state: Arc<AppState>, caller: Caller) {
     let (agent_tx, mut agent_rx) = mpsc::channel::<StreamEvent>(64);
@@ -64,21 +68,18 @@ async fn serve(mut socket: WebSocket, state: Arc<AppState>, caller: Caller) {
                     }
                     _ => continue,
                 };
-                let (conversation_id, body) = match parse_frame(text.as_str()) {
+                let admitted = admit(&state, &caller, text.as_str(), &watched).await;
+                let (conversation_id, turn) = match admitted {
                     Ok(x) => x,
-                    Err(e) => {
-                        if !send(&mut socket, &error_event("", e.code, e.message)).await { break }
+                    Err((conversation_id, e)) => {
+                        if !send(&mut socket, &error_event(&conversation_id, e.code, e.message)).await { break }
                         continue;
                     }
                 };
-                if let Err(e) = state.check_owner(&caller, &conversation_id).await {
-                    if !send(&mut socket, &error_event(&conversation_id, e.code, e.message)).await { break }
-                    continue;
-                }
                 if watched.insert(conversation_id.clone()) {
-                    forwarders.push(forward_agent_messages(&state, &caller.tenant, &conversation_id, agent_tx.clone()));
+                    forwarders.push(forward_agent_messages(&state, &caller, &conversation_id, agent_tx.clone()));
                 }
-                if !run_turn(&mut socket, &state, &caller, &conversation_id, body).await { break }
+                if !run_turn(&mut socket, &state, turn).await { break }
             }
             Some(event) = agent_rx.recv() => {
                 if !send(&mut socket, &event).await { break }
@@ -90,6 +91,29 @@ async fn serve(mut socket: WebSocket, state: Arc<AppState>, caller: Caller) {
     }
 }
 
+/// Parses a frame and admits its turn (draining, rate limits, ownership, the socket's
+/// conversation cap) before anything is subscribed.
+async fn admit(
+    state: &AppState,
+    caller: &Caller,
+    text: &str,
+    watched: &HashSet<String>,
+) -> Result<(String, kefu::Turn), (String, ApiError)> {
+    let (conversation_id, body) = parse_frame(text).map_err(|e| (String::new(), e))?;
+    let fail = |e: ApiError| (conversation_id.clone(), e);
+    if state.draining.load(std::sync::atomic::Ordering::Acquire) {
+        return Err(fail(ApiError::new(kefu::ErrorCode::Unavailable, "the server is shutting down")));
+    }
+    if !watched.contains(&conversation_id) && watched.len() >= MAX_CONVERSATIONS_PER_SOCKET {
+        return Err(fail(ApiError::invalid(format!(
+            "one socket speaks in at most {MAX_CONVERSATIONS_PER_SOCKET} conversations: open another"
+        ))));
+    }
+    let mut turn = body.into_turn(&caller.tenant, &conversation_id, None);
+    state.admit_turn(caller, &mut turn).await.map_err(fail)?;
+    Ok((conversation_id, turn))
+}
+
 fn parse_frame(text: &str) -> Result<(String, MessageBody), ApiError> {
     let mut value: serde_json::Value =
         serde_json::from_str(text).map_err(|e| ApiError::invalid(format!("invalid JSON frame: {e}")))?;
@@ -98,29 +122,22 @@ fn parse_frame(text: &str) -> Result<(String, MessageBody), ApiError> {
         .and_then(|o| o.remove("conversation_id"))
         .and_then(|v| v.as_str().map(str::to_string))
         .ok_or_else(|| ApiError::invalid("a frame needs a string `conversation_id`"))?;
+    if conversation_id.is_empty() || conversation_id.len() > kefu::core::engine::MAX_ID_BYTES {
+        return Err(ApiError::new(kefu::ErrorCode::InputTooLarge, "`conversation_id` must be 1-256 bytes"));
+    }
     let body = serde_json::from_value(value).map_err(|e| ApiError::invalid(format!("invalid message frame: {e}")))?;
     Ok((conversation_id, body))
 }
 
 /// Streams one turn's parts to the socket; `false` when the socket is gone.
-async fn run_turn(
-    socket: &mut WebSocket,
-    state: &AppState,
-    caller: &Caller,
-    conversation_id: &str,
-    body: MessageBody,
-) -> bool {
-    let mut turn = body.into_turn(&caller.tenant, conversation_id, None);
-    if let Err(e) = state.admit_turn(caller, &mut turn).await {
-        return send(socket, &error_event(conversation_id, e.code, e.message)).await;
-    }
-    let start = crate::state::TurnStart::of(&turn);
-    let mut parts = match state.registry.handle_stream(turn).await {
-        Ok(p) => p,
-        Err(e) => return send(socket, &error_event(conversation_id, e.code(), e.to_string())).await,
+async fn run_turn(socket: &mut WebSocket, state: &Arc<AppState>, turn: kefu::Turn) -> bool {
+    let conversation_id = turn.conversation_id.clone();
+    let mut events = match state.stream_turn(turn).await {
+        Ok(rx) => rx,
+        Err(e) => return send(socket, &error_event(&conversation_id, e.code(), e.to_string())).await,
     };
-    while let Some(part) = parts.next().await {
-        if !send(socket, &state.part_event(&start, part)).await {
+    while let Some(event) = events.recv().await {
+        if !send(socket, &event).await {
             return false;
         }
     }
@@ -130,15 +147,16 @@ async fn run_turn(
 /// Forwards a conversation's agent messages from the hub to this socket.
 fn forward_agent_messages(
     state: &AppState,
-    tenant: &str,
+    caller: &Caller,
     conversation_id: &str,
     tx: mpsc::Sender<StreamEvent>,
 ) -> tokio::task::JoinHandle<()> {
-    let mut rx = state.hub.subscribe(tenant, conversation_id);
+    let mut rx = state.hub.subscribe(&caller.tenant, conversation_id);
+    let caller = caller.clone();
     tokio::spawn(async move {
         loop {
             match rx.recv().await {
-                Ok(event) if matches!(event.payload, StreamPayload::Agent(_)) => {
+                Ok(event) if matches!(event.payload, StreamPayload::Agent(_)) && event.visible_to(&caller) => {
                     if tx.send(event).await.is_err() {
                         return;
                     }

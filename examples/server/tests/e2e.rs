@@ -406,7 +406,10 @@ async fn the_probe_reports_readiness_for_container_health_checks() {
     let s = ServerProcess::start(&["--demo"], &[]).await;
     let port = s.base.rsplit(':').next().unwrap().to_string();
     let probe = |port: &str| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_kefu-server")).args(["--probe", "--port", port]).output().unwrap()
+        std::process::Command::new(env!("CARGO_BIN_EXE_kefu-server"))
+            .args(["--probe", "--port", port])
+            .output()
+            .unwrap()
     };
     assert!(probe(&port).status.success());
     drop(s);

@@ -8,6 +8,9 @@ use crate::response::Response;
 use std::collections::BTreeSet;
 use std::path::Path;
 
+/// Longest idle timeout a bot may set: one year (longer ones overflow date arithmetic).
+const MAX_IDLE_TIMEOUT_SECS: u64 = 366 * 24 * 3600;
+
 /// Built-in entity kinds a slot or response may refer to without declaring them.
 pub const BUILTIN_ENTITIES: [&str; 8] = ["number", "ordinal", "amount", "duration", "time", "phone", "email", "url"];
 
@@ -53,8 +56,10 @@ pub(crate) fn validate(def: &mut BotDefinition, dir: &Path, o: &Origins, problem
     if p.max_history == 0 {
         problems.push(bot_problem("`policy.max_history` must be at least 1".into()));
     }
-    if p.session_idle_timeout_secs == 0 {
-        problems.push(bot_problem("`policy.session_idle_timeout_secs` must be at least 1".into()));
+    if p.session_idle_timeout_secs == 0 || p.session_idle_timeout_secs > MAX_IDLE_TIMEOUT_SECS {
+        problems.push(bot_problem(format!(
+            "`policy.session_idle_timeout_secs` must be between 1 and {MAX_IDLE_TIMEOUT_SECS} (one year)"
+        )));
     }
 
     let missing_langs = |present: &dyn Fn(Language) -> bool| -> Vec<String> {
