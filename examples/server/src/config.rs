@@ -63,9 +63,22 @@ pub struct Config {
     /// Request rates per customer and per tenant.
     #[serde(default)]
     pub rate_limits: RateLimits,
+    /// Serve HTTPS with this certificate (PEM files); plain HTTP when absent.
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
     /// Tenants and their bots.
     #[serde(default)]
     pub tenants: BTreeMap<String, TenantConfig>,
+}
+
+/// A certificate chain and its private key, PEM files.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// Certificate chain, leaf first.
+    pub cert_file: PathBuf,
+    /// Private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: PathBuf,
 }
 
 /// Token buckets on turns (REST, SSE and WebSocket alike); 0 turns a limit off.
@@ -303,6 +316,7 @@ impl Default for Config {
             shutdown_grace_secs: default_grace(),
             json_logs: true,
             rate_limits: RateLimits::default(),
+            tls: None,
             tenants: BTreeMap::new(),
         }
     }

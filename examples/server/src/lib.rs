@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod ratelimit;
 pub mod routes;
 pub mod state;
+pub mod tls;
 pub mod ws;
 
 use crate::auth::{Caller, Keys};
@@ -65,6 +66,9 @@ pub enum StartError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The TLS certificate or key cannot be used.
+    #[error("tls: {0}")]
+    Tls(String),
     /// An I/O error while serving.
     #[error(transparent)]
     Io(#[from] std::io::Error),
@@ -106,6 +110,7 @@ pub async fn open_store(spec: &str) -> Result<(Arc<dyn SessionStore>, Arc<dyn Co
 /// A server ready to run: bound, with its state (bots load in [`Server::run`]).
 pub struct Server {
     listener: tokio::net::TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
     state: Arc<AppState>,
 }
 
@@ -121,6 +126,7 @@ impl Server {
                 keys.add_jwt(tenant, jwt)?;
             }
         }
+        let tls = config.tls.as_ref().map(tls::server_config).transpose().map_err(StartError::Tls)?;
         let (store, lock) = open_store(&config.store).await?;
         // Events go nowhere until an event transport is configured: keeping them in memory would
         // hold users' messages that nothing reads.
@@ -148,7 +154,16 @@ impl Server {
             started: Instant::now(),
             in_flight: Default::default(),
         });
-        Ok(Self { listener, state })
+        Ok(Self { listener, tls, state })
+    }
+
+    /// `https` when a certificate is configured, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        }
     }
 
     /// The bound address.
@@ -165,18 +180,29 @@ impl Server {
         let stop = Arc::new(tokio::sync::Notify::new());
         let stop_signal = stop.clone();
         let draining = state.clone();
-        let serve = axum::serve(self.listener, app).with_graceful_shutdown(async move {
+        let on_shutdown = async move {
             shutdown.await;
             draining.draining.store(true, Ordering::Release);
             tracing::info!("shutting down: finishing in-flight requests");
             stop_signal.notify_waiters();
-        });
+        };
+        let serve: std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send>> = match self.tls {
+            Some(config) => {
+                let listener = tls::TlsListener::new(self.listener, config);
+                Box::pin(std::future::IntoFuture::into_future(
+                    axum::serve(listener, app).with_graceful_shutdown(on_shutdown),
+                ))
+            }
+            None => Box::pin(std::future::IntoFuture::into_future(
+                axum::serve(self.listener, app).with_graceful_shutdown(on_shutdown),
+            )),
+        };
         let mut loader = tokio::spawn(load_bots(state.clone()));
         let sweeper = tokio::spawn(sweep_forever(state.clone()));
         let grace = Duration::from_secs(state.config.shutdown_grace_secs);
         let notified = stop.notified();
         let result = tokio::select! {
-            r = std::future::IntoFuture::into_future(serve) => r.map_err(StartError::Io),
+            r = serve => r.map_err(StartError::Io),
             _ = async { notified.await; tokio::time::sleep(grace).await } => {
                 tracing::warn!(grace_secs = grace.as_secs(), "grace period over: closing the remaining connections");
                 Ok(())

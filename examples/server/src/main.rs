@@ -88,7 +88,7 @@ fn main() -> ExitCode {
         let server = kefu_server::Server::bind(config, bot_root).await?;
         if let Ok(addr) = server.local_addr() {
             tracing::info!(%addr, "listening");
-            println!("kefu-server listening on http://{addr}");
+            println!("kefu-server listening on {}://{addr}", server.scheme());
         }
         server.run(kefu_server::shutdown_signal()).await
     });

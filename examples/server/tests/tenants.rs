@@ -413,3 +413,60 @@ async fn sigterm_finishes_the_turn_in_flight_then_exits() {
     };
     assert!(status.success(), "{status}");
 }
+
+#[tokio::test]
+async fn https_with_a_configured_certificate() {
+    let dir = scratch("tls");
+    let config = dir.join("config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "json_logs: false\ntls: {{cert_file: {}, key_file: {}}}\ntenants:\n  default:\n    bot: {}\n",
+            fixtures().join("tls-test-cert.pem").display(),
+            fixtures().join("tls-test-key.pem").display(),
+            repo().join("examples/bots/shop").display()
+        ),
+    )
+    .unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_kefu-server"))
+        .args(["--config", config.to_str().unwrap(), "--port", "0"])
+        .env("KEFU_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut server = support::ServerProcess { child, base: String::new() }; // stopped on drop
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(server.child.stdout.take().unwrap()), &mut line).unwrap();
+    let base = line.trim().rsplit(' ').next().unwrap().to_string();
+    server.base = base.clone();
+    assert!(base.starts_with("https://127.0.0.1:"), "{line}");
+    let cert = reqwest::Certificate::from_pem(&std::fs::read(fixtures().join("tls-test-cert.pem")).unwrap()).unwrap();
+    let client = Client::builder().add_root_certificate(cert).build().unwrap();
+    let mut ready = false;
+    for _ in 0..500 {
+        if client.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status() == 200) {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(ready, "the HTTPS server never became ready");
+    let r = client
+        .post(format!("{base}/v1/conversations/tls/messages"))
+        .json(&json!({"text": "我要退货"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["flow"], "returns");
+    // plain HTTP on the TLS port gets no answer, and an untrusting client refuses the certificate
+    let plain = Client::new()
+        .get(base.replacen("https://", "http://", 1) + "/readyz")
+        .timeout(Duration::from_secs(2))
+        .send()
+        .await;
+    assert!(plain.map(|r| r.status() != 200).unwrap_or(true));
+    assert!(Client::new().get(format!("{base}/readyz")).send().await.is_err());
+    drop(server);
+}
