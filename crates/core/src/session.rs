@@ -212,6 +212,13 @@ pub trait SessionStore: Send + Sync {
     /// Deletes; returns whether something was there.
     async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError>;
 
+    /// Drops expired sessions a store would otherwise keep (the in-memory store forgets a
+    /// conversation only when it is read again); returns how many. Stores whose backend
+    /// expires entries by itself (Redis TTLs) do nothing. Servers call it periodically.
+    async fn purge_expired(&self) -> Result<usize, StoreError> {
+        Ok(0)
+    }
+
     /// Saves like [`SessionStore::save`], carrying the fencing token of the writer's
     /// conversation lock (see [`crate::lock`]). A store that keeps tokens rejects a write whose
     /// token is older than one issued or stored for the conversation with
@@ -248,10 +255,22 @@ pub trait SessionStore: Send + Sync {
     }
 }
 
-/// The in-process default store. Expired entries are dropped lazily and by `purge_expired`.
-#[derive(Default)]
+/// The in-process default store. Expired entries are dropped when read and by
+/// [`SessionStore::purge_expired`] (a server calls it periodically). Sessions are spread over
+/// shards, each with its own lock: turns of different conversations rarely wait for each
+/// other, and a shard that grows rehashes a fraction of the sessions, not all of them at once.
 pub struct MemorySessionStore {
-    entries: Mutex<HashMap<SessionKey, (Session, std::time::Instant)>>,
+    shards: Vec<Mutex<Shard>>,
+}
+
+type Shard = HashMap<SessionKey, (Session, std::time::Instant)>;
+
+const MEMORY_SHARDS: usize = 64;
+
+impl Default for MemorySessionStore {
+    fn default() -> Self {
+        Self { shards: (0..MEMORY_SHARDS).map(|_| Mutex::new(HashMap::new())).collect() }
+    }
 }
 
 impl MemorySessionStore {
@@ -260,18 +279,21 @@ impl MemorySessionStore {
         Self::default()
     }
 
-    /// Removes expired entries; returns how many were removed.
-    pub fn purge_expired(&self) -> usize {
-        let now = std::time::Instant::now();
-        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let before = map.len();
-        map.retain(|_, (_, expires)| *expires > now);
-        before - map.len()
+    fn shard(&self, key: &SessionKey) -> std::sync::MutexGuard<'_, Shard> {
+        use std::hash::BuildHasher;
+        // A fixed-key hasher: which shard a key lands in only has to be stable in-process.
+        let hash = std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(key);
+        let i = (hash % self.shards.len() as u64) as usize;
+        self.shards[i].lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn all_shards(&self) -> impl Iterator<Item = std::sync::MutexGuard<'_, Shard>> {
+        self.shards.iter().map(|s| s.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Number of stored sessions (expired ones included until purged).
     pub fn len(&self) -> usize {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner()).len()
+        self.all_shards().map(|m| m.len()).sum()
     }
 
     /// True when nothing is stored.
@@ -283,7 +305,7 @@ impl MemorySessionStore {
 #[async_trait]
 impl SessionStore for MemorySessionStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<Session>, StoreError> {
-        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = self.shard(key);
         match map.get(key) {
             Some((_, expires)) if *expires <= std::time::Instant::now() => {
                 map.remove(key);
@@ -296,7 +318,7 @@ impl SessionStore for MemorySessionStore {
 
     async fn save(&self, session: &Session, expected_version: u64, ttl: Duration) -> Result<(), StoreError> {
         let now = std::time::Instant::now();
-        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = self.shard(&session.key);
         let found = match map.get(&session.key) {
             Some((s, expires)) if *expires > now => s.version,
             _ => 0,
@@ -308,20 +330,34 @@ impl SessionStore for MemorySessionStore {
         Ok(())
     }
 
+    async fn purge_expired(&self) -> Result<usize, StoreError> {
+        let now = std::time::Instant::now();
+        let mut removed = 0;
+        // One shard at a time: turns on other shards go on meanwhile.
+        for mut map in self.all_shards() {
+            let before = map.len();
+            map.retain(|_, (_, expires)| *expires > now);
+            removed += before - map.len();
+        }
+        Ok(removed)
+    }
+
     async fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
         let now = std::time::Instant::now();
-        let removed = self.entries.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+        let removed = self.shard(key).remove(key);
         Ok(removed.is_some_and(|(_, expires)| expires > now))
     }
 
     async fn sessions_of_user(&self, tenant: &str, user_id: &str) -> Result<Vec<Session>, StoreError> {
         let now = std::time::Instant::now();
-        let map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let mut out: Vec<Session> = map
-            .values()
-            .filter(|(s, expires)| *expires > now && s.key.tenant == tenant && s.user_id == user_id)
-            .map(|(s, _)| s.clone())
-            .collect();
+        let mut out: Vec<Session> = Vec::new();
+        for map in self.all_shards() {
+            out.extend(
+                map.values()
+                    .filter(|(s, expires)| *expires > now && s.key.tenant == tenant && s.user_id == user_id)
+                    .map(|(s, _)| s.clone()),
+            );
+        }
         out.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(out)
     }
@@ -354,7 +390,19 @@ mod tests {
         store.save(&s, 0, Duration::from_millis(20)).await.unwrap();
         tokio::time::sleep(Duration::from_millis(40)).await;
         assert!(store.load(&key).await.unwrap().is_none());
-        assert_eq!(store.purge_expired(), 0);
+        assert_eq!(store.purge_expired().await.unwrap(), 0);
+        // sessions never read again are dropped by the purge, across every shard
+        for i in 0..200 {
+            let mut s = Session::new(SessionKey::new("t", format!("c{i}")), "u", Utc::now());
+            s.version = 1;
+            let ttl = if i % 2 == 0 { Duration::from_millis(20) } else { Duration::from_secs(600) };
+            store.save(&s, 0, ttl).await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        assert_eq!(store.len(), 200);
+        assert_eq!(store.purge_expired().await.unwrap(), 100);
+        assert_eq!(store.len(), 100);
+        assert!(store.load(&SessionKey::new("t", "c1")).await.unwrap().is_some());
     }
 
     #[test]

@@ -248,6 +248,11 @@ async fn sweep_forever(state: Arc<AppState>) {
         tick.tick().await;
         state.registry.sweep();
         state.limiter.sweep();
+        match state.registry.session_store().purge_expired().await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(sessions = n, "expired sessions purged"),
+            Err(e) => tracing::warn!(error = %e, "purging expired sessions failed"),
+        }
     }
 }
 

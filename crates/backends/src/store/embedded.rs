@@ -141,6 +141,11 @@ async fn blocking<T: Send + 'static>(
 
 #[async_trait]
 impl SessionStore for EmbeddedSessionStore {
+    async fn purge_expired(&self) -> Result<usize, StoreError> {
+        let this = self.clone();
+        blocking(move || EmbeddedSessionStore::purge_expired(&this)).await
+    }
+
     async fn load(&self, key: &SessionKey) -> Result<Option<Session>, StoreError> {
         let (this, key) = (self.clone(), key.clone());
         Ok(blocking(move || this.read(&key)).await?.map(|s| s.session))
