@@ -52,6 +52,7 @@ pub fn router(state: Shared) -> Router {
         .method_not_allowed_fallback(|| async {
             (StatusCode::METHOD_NOT_ALLOWED, Json(ApiError::invalid("method not allowed on this endpoint").body()))
         })
+        .layer(axum::middleware::from_fn_with_state(max_body, refuse_oversized))
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
         .with_state(state)
@@ -74,6 +75,35 @@ async fn track(State(state): State<Shared>, request: Request, next: Next) -> Res
         vec![("route", route)],
         started.elapsed().as_secs_f64(),
     );
+    response
+}
+
+/// Most bodies this much over the limit are still read (and dropped) before the 413 goes out.
+const DRAIN_CAP_BYTES: usize = 4 << 20;
+/// How long a client may take to send the rest of an oversized body.
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Answers 413 to a body whose declared length is over the limit. Replying while the client
+/// is still sending and then closing makes the kernel reset the connection, which can destroy
+/// the 413 in flight, so a body of moderate size is read to the end and dropped first.
+async fn refuse_oversized(State(max_body): State<usize>, request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let Some(declared) = declared.filter(|&len| len > max_body) else {
+        return next.run(request).await;
+    };
+    if declared <= max_body.saturating_add(DRAIN_CAP_BYTES) {
+        use futures_util::StreamExt;
+        let mut body = request.into_body().into_data_stream();
+        let drain = async { while let Some(Ok(_)) = body.next().await {} };
+        let _ = tokio::time::timeout(DRAIN_TIMEOUT, drain).await;
+    }
+    let mut response =
+        ApiError::new(ErrorCode::InputTooLarge, "the request body is over the size limit").into_response();
+    response.headers_mut().insert(axum::http::header::CONNECTION, axum::http::HeaderValue::from_static("close"));
     response
 }
 
