@@ -1,6 +1,7 @@
 //! The engine: one call per user message, `handle(turn) -> Reply`.
 
 use crate::action::{ActionCall, ActionHandler, ActionOutcome, LookupHandler};
+use crate::answer::{AnswerRequest, AnswerWriter};
 use crate::bot::{BotDefinition, FAQ_INTENT, OUT_OF_SCOPE_INTENT};
 use crate::bot_entities::BotEntityExtractor;
 use crate::error::Error;
@@ -213,6 +214,7 @@ pub struct EngineBuilder {
     classifier: Option<Arc<dyn IntentClassifier>>,
     extractors: Vec<Arc<dyn EntityExtractor>>,
     kb: Option<Arc<dyn KnowledgeBase>>,
+    answer_writer: Option<Arc<dyn AnswerWriter>>,
     store: Arc<dyn SessionStore>,
     sink: Arc<dyn EventSink>,
     actions: HashMap<String, Arc<dyn ActionHandler>>,
@@ -253,6 +255,14 @@ impl EngineBuilder {
     /// The knowledge base consulted on unsure turns.
     pub fn knowledge_base(mut self, kb: Arc<dyn KnowledgeBase>) -> Self {
         self.kb = Some(kb);
+        self
+    }
+
+    /// Writes knowledge-base answers at turn time (an LLM grounded in the retrieved entries,
+    /// `kefu_llm::GroundedAnswerer`) instead of the entries' stored text; streaming clients
+    /// get the text as it is written. Without one, the stored answer is the reply.
+    pub fn answer_writer(mut self, writer: Arc<dyn AnswerWriter>) -> Self {
+        self.answer_writer = Some(writer);
         self
     }
 
@@ -332,6 +342,7 @@ impl EngineBuilder {
                 classifier,
                 extractor: ChainedExtractor(extractors),
                 kb: self.kb,
+                answer_writer: self.answer_writer,
                 store: self.store,
                 sink: self.sink,
                 actions: self.actions,
@@ -349,6 +360,7 @@ pub(crate) struct Inner {
     classifier: Arc<dyn IntentClassifier>,
     extractor: ChainedExtractor,
     kb: Option<Arc<dyn KnowledgeBase>>,
+    answer_writer: Option<Arc<dyn AnswerWriter>>,
     store: Arc<dyn SessionStore>,
     sink: Arc<dyn EventSink>,
     actions: HashMap<String, Arc<dyn ActionHandler>>,
@@ -371,6 +383,7 @@ impl Engine {
             classifier: None,
             extractors: Vec::new(),
             kb: None,
+            answer_writer: None,
             store: Arc::new(MemorySessionStore::new()),
             sink: Arc::new(MemoryEventSink::new(10_000)),
             actions: HashMap::new(),
@@ -387,14 +400,16 @@ impl Engine {
     }
 
     /// Handles one user message and streams the reply in parts: deltas of generated text
-    /// while it is produced, each complete message, then [`ReplyPart::Done`] with the whole
-    /// [`Reply`]. The turn runs to completion (and is saved) even if the stream is dropped.
+    /// while it is produced (answers of an [`AnswerWriter`]), each complete message, then
+    /// [`ReplyPart::Done`] with the whole [`Reply`]. A message part is authoritative: it
+    /// replaces the deltas of the same index (a writer failing midway leaves the stored
+    /// answer). The turn runs to completion (and is saved) even if the stream is dropped.
     /// Needs a tokio runtime.
     pub fn handle_stream(&self, turn: Turn) -> ReplyStream {
         let (tx, rx) = tokio::sync::mpsc::channel(16);
         let engine = self.clone();
         tokio::spawn(async move {
-            match engine.handle(turn).await {
+            match engine.handle_sending_deltas(turn, Some(&tx)).await {
                 Ok(reply) => {
                     for (index, message) in reply.messages.iter().enumerate() {
                         if tx.send(Ok(ReplyPart::Message { index, message: message.clone() })).await.is_err() {
@@ -422,13 +437,17 @@ impl Engine {
     /// when the lock is shared — so that replicas sharing a store never lose an update (a
     /// conflicting or fenced turn is recomputed on the fresh state).
     pub async fn handle(&self, turn: Turn) -> Result<Reply, Error> {
+        self.handle_sending_deltas(turn, None).await
+    }
+
+    async fn handle_sending_deltas(&self, turn: Turn, deltas: Option<&PartSender>) -> Result<Reply, Error> {
         validate_turn(&turn, &self.inner.bot)?;
         let key = SessionKey::new(turn.tenant.clone(), turn.conversation_id.clone());
         let ttl = Duration::from_secs(self.inner.bot.policy.session_idle_timeout_secs);
         for attempt in 0..MAX_OPTIMISTIC_RETRIES {
             let lease = self.acquire(&key).await?;
             let fence = self.inner.lock.shared_fencing().then_some(lease.fencing_token);
-            let outcome = self.turn_once(&turn, &key, ttl, fence).await;
+            let outcome = self.turn_once(&turn, &key, ttl, fence, deltas).await;
             self.release(lease).await;
             match outcome {
                 Ok(reply) => return Ok(reply),
@@ -449,6 +468,7 @@ impl Engine {
         key: &SessionKey,
         ttl: Duration,
         fence: Option<u64>,
+        deltas: Option<&PartSender>,
     ) -> Result<Reply, Error> {
         let stored = self.inner.store.load(key).await?;
         if turn.owner_only {
@@ -464,6 +484,7 @@ impl Engine {
         }
         let expected = stored.as_ref().map_or(0, |s| s.version);
         let mut run = TurnRun::start(&self.inner, turn, stored);
+        run.deltas = deltas;
         run.process().await?;
         let (mut session, events, reply) = run.finish();
         if let Some(k) = &turn.idempotency_key {
@@ -629,6 +650,8 @@ pub(crate) struct TurnRun<'a> {
     pub(crate) messages: Vec<ReplyMessage>,
     events: Vec<Event>,
     started: std::time::Instant,
+    /// Where written answers' pieces go while the turn runs (streaming turns only).
+    deltas: Option<&'a PartSender>,
 }
 
 impl<'a> TurnRun<'a> {
@@ -675,6 +698,7 @@ impl<'a> TurnRun<'a> {
             messages: Vec::new(),
             events,
             started: std::time::Instant::now(),
+            deltas: None,
         }
     }
 
@@ -826,40 +850,75 @@ impl<'a> TurnRun<'a> {
         true
     }
 
-    /// Answers from the knowledge base when a hit reaches `min_score` (and the bot threshold).
+    /// Answers from the knowledge base when a hit reaches `min_score` (and the bot threshold):
+    /// in the words of the answer writer when there is one, else with the stored answer.
     pub(crate) async fn answer_from_kb(&mut self, min_score: f32) -> bool {
-        match self.kb_hit(min_score).await {
-            Some(hit) => {
-                self.session.consecutive_fallbacks = 0;
-                self.emit(Event::KbAnswer { entry_id: hit.id.clone(), score: hit.score });
-                self.messages.push(ReplyMessage {
-                    text: hit.answer,
-                    buttons: Vec::new(),
-                    response: None,
-                    faq_id: Some(hit.id),
-                });
-                true
-            }
-            None => false,
-        }
+        let Some(hits) = self.kb_hits(min_score).await else { return false };
+        let Some(best) = hits.first().cloned() else { return false };
+        self.session.consecutive_fallbacks = 0;
+        self.emit(Event::KbAnswer { entry_id: best.id.clone(), score: best.score });
+        let text = self.write_answer(hits).await.unwrap_or(best.answer);
+        self.messages.push(ReplyMessage { text, buttons: Vec::new(), response: None, faq_id: Some(best.id) });
+        true
     }
 
-    async fn kb_hit(&self, min_score: f32) -> Option<KbHit> {
+    /// The hits good enough to answer from, best first; `None` when the best one is not.
+    async fn kb_hits(&self, min_score: f32) -> Option<Vec<KbHit>> {
         let kb = self.inner.kb.as_ref()?;
+        // A writer can combine several entries; the stored answer is one entry's.
+        let top_k = if self.inner.answer_writer.is_some() { 3 } else { 1 };
         let query =
-            KbQuery { tenant: self.turn.tenant.clone(), text: self.text.clone(), language: self.language, top_k: 1 };
+            KbQuery { tenant: self.turn.tenant.clone(), text: self.text.clone(), language: self.language, top_k };
+        // Even when the intent model calls it a FAQ question, the entry must be close: the model
+        // is confident on off-topic questions too.
+        let floor = min_score.max(self.bot().policy.kb_threshold * 0.75);
         match kb.search(&query).await {
-            Ok(hits) => hits
-                .into_iter()
-                .next()
-                // Even when the intent model calls it a FAQ question, the entry must be close:
-                // the model is confident on off-topic questions too.
-                .filter(|h| h.score >= min_score.max(self.bot().policy.kb_threshold * 0.75)),
+            Ok(hits) => {
+                let relevant: Vec<KbHit> = hits.into_iter().take(top_k).filter(|h| h.score >= floor).collect();
+                (!relevant.is_empty()).then_some(relevant)
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "knowledge base failed; falling back");
                 None
             }
         }
+    }
+
+    /// The answer writer's text, its pieces forwarded to a streaming client as they come;
+    /// `None` (use the stored answer) without a writer or when it fails.
+    async fn write_answer(&mut self, hits: Vec<KbHit>) -> Option<String> {
+        let writer = self.inner.answer_writer.clone()?;
+        let request = AnswerRequest {
+            tenant: self.turn.tenant.clone(),
+            question: self.text.clone(),
+            language: self.language,
+            hits,
+        };
+        let index = self.messages.len();
+        let mut pieces = match writer.write(&request).await {
+            Ok(pieces) => pieces,
+            Err(e) => {
+                tracing::warn!(error = %e, "answer writer failed; using the stored answer");
+                return None;
+            }
+        };
+        let mut text = String::new();
+        while let Some(piece) = std::future::poll_fn(|cx| pieces.as_mut().poll_next(cx)).await {
+            match piece {
+                Ok(piece) => {
+                    if let Some(tx) = self.deltas {
+                        // A client that went away does not stop the turn.
+                        let _ = tx.send(Ok(ReplyPart::Delta { index, text: piece.clone() })).await;
+                    }
+                    text.push_str(&piece);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "answer writer failed midway; using the stored answer");
+                    return None;
+                }
+            }
+        }
+        (!text.trim().is_empty()).then_some(text)
     }
 
     /// Says the fallback; after N in a row, offers a human.
@@ -1105,6 +1164,9 @@ pub enum ReplyPart {
         reply: Box<Reply>,
     },
 }
+
+/// Where a streaming turn sends its parts.
+type PartSender = tokio::sync::mpsc::Sender<Result<ReplyPart, Error>>;
 
 /// The parts of one streamed turn, ending with [`ReplyPart::Done`] or an error.
 pub struct ReplyStream {

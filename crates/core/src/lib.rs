@@ -17,6 +17,7 @@
 #![warn(missing_docs)]
 
 pub mod action;
+pub mod answer;
 pub use bot_entities::BotEntityExtractor;
 pub mod bot;
 pub mod cpu;
@@ -38,6 +39,7 @@ mod flow;
 mod policy;
 
 pub use action::{ActionCall, ActionError, ActionHandler, ActionOutcome, FnAction, WebhookPolicy};
+pub use answer::{AnswerError, AnswerPieces, AnswerRequest, AnswerWriter};
 pub use bot::{load_bot_dir, BotDefinition, BotProblems, Problem};
 pub use cpu::run_cpu_bound;
 pub use embedding::{EmbedError, TextEmbedder};

@@ -394,3 +394,88 @@ async fn owner_only_turns_cannot_enter_another_users_live_conversation() {
     later.timestamp = Some(chrono::Utc::now() + chrono::Duration::hours(2));
     e.handle(later).await.unwrap();
 }
+
+/// Writes answers by echoing the entries it was given, a piece per word; or fails after
+/// `fail_after` pieces.
+struct EchoWriter {
+    fail_after: Option<usize>,
+}
+
+#[async_trait]
+impl AnswerWriter for EchoWriter {
+    async fn write(&self, request: &AnswerRequest) -> Result<AnswerPieces, AnswerError> {
+        let words: Vec<String> =
+            format!("Per [1]: {}", request.hits[0].answer).split_inclusive(' ').map(str::to_string).collect();
+        let fail_after = self.fail_after;
+        let items: Vec<Result<String, AnswerError>> = words
+            .into_iter()
+            .enumerate()
+            .map(|(i, w)| match fail_after {
+                Some(n) if i >= n => Err(AnswerError::Failed("connection reset".into())),
+                _ => Ok(w),
+            })
+            .collect();
+        Ok(Box::pin(stream_of(items)))
+    }
+}
+
+fn stream_of<T: Send + Unpin + 'static>(items: Vec<T>) -> impl futures_core::Stream<Item = T> + Send {
+    struct Iter<T>(std::vec::IntoIter<T>);
+    impl<T: Unpin> futures_core::Stream for Iter<T> {
+        type Item = T;
+        fn poll_next(mut self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<Option<T>> {
+            std::task::Poll::Ready(self.0.next())
+        }
+    }
+    Iter(items.into_iter())
+}
+
+fn engine_writing_answers(fail_after: Option<usize>) -> Engine {
+    Engine::builder(bot())
+        .classifier(Arc::new(Keywords(vec![])))
+        .knowledge_base(Arc::new(Faq))
+        .answer_writer(Arc::new(EchoWriter { fail_after }))
+        .action("increment", Arc::new(FnAction::new(|_: &ActionCall| Ok(ActionOutcome::default()))))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn written_answers_stream_as_deltas_and_name_their_entry() {
+    let e = engine_writing_answers(None);
+    let mut stream = e.handle_stream(Turn::new("w", "how fast is shipping?"));
+    let mut parts = Vec::new();
+    while let Some(p) = stream.next().await {
+        parts.push(p.unwrap());
+    }
+    let deltas: Vec<&str> = parts
+        .iter()
+        .filter_map(|p| match p {
+            ReplyPart::Delta { index: 0, text } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert!(deltas.len() > 3, "{parts:?}");
+    let Some(ReplyPart::Done { reply }) = parts.last() else { panic!("{parts:?}") };
+    assert_eq!(reply.messages[0].text, "Per [1]: We ship within 48 hours.");
+    assert_eq!(deltas.concat(), reply.messages[0].text);
+    assert_eq!(reply.messages[0].faq_id.as_deref(), Some("shipping"));
+    let first_message = parts.iter().position(|p| matches!(p, ReplyPart::Message { .. })).unwrap();
+    assert!(parts[..first_message].iter().all(|p| matches!(p, ReplyPart::Delta { .. })));
+    // Without streaming, the same written answer.
+    assert_eq!(say(&e, "w2", "how fast is shipping?").await.messages[0].text, "Per [1]: We ship within 48 hours.");
+}
+
+#[tokio::test]
+async fn a_writer_failing_midway_leaves_the_stored_answer() {
+    let e = engine_writing_answers(Some(2));
+    let mut stream = e.handle_stream(Turn::new("f", "多久发货？"));
+    let mut parts = Vec::new();
+    while let Some(p) = stream.next().await {
+        parts.push(p.unwrap());
+    }
+    assert_eq!(parts.iter().filter(|p| matches!(p, ReplyPart::Delta { .. })).count(), 2);
+    let Some(ReplyPart::Done { reply }) = parts.last() else { panic!("{parts:?}") };
+    assert_eq!(reply.messages[0].text, "48小时内发货。");
+    assert!(parts.contains(&ReplyPart::Message { index: 0, message: reply.messages[0].clone() }));
+}

@@ -26,6 +26,7 @@ impl Assistant {
             lock: None,
             version: None,
             webhook_policy: None,
+            answer_writer: None,
             actions: Vec::new(),
             #[cfg(feature = "nlu")]
             progress: None,
@@ -52,6 +53,7 @@ pub struct AssistantBuilder {
     lock: Option<Arc<dyn ConversationLock>>,
     version: Option<String>,
     webhook_policy: Option<kefu_core::WebhookPolicy>,
+    answer_writer: Option<Arc<dyn kefu_core::AnswerWriter>>,
     actions: Vec<(String, Arc<dyn ActionHandler>)>,
     #[cfg(feature = "nlu")]
     progress: Option<ProgressFn>,
@@ -98,6 +100,14 @@ impl AssistantBuilder {
     /// Where webhook actions may connect (default: public addresses only).
     pub fn webhook_policy(mut self, policy: kefu_core::WebhookPolicy) -> Self {
         self.webhook_policy = Some(policy);
+        self
+    }
+
+    /// Writes FAQ answers at turn time (`kefu_llm::GroundedWriter`: an LLM grounded in the
+    /// retrieved entries), streamed to clients as generated; see
+    /// [`kefu_core::EngineBuilder::answer_writer`].
+    pub fn answer_writer(mut self, writer: Arc<dyn kefu_core::AnswerWriter>) -> Self {
+        self.answer_writer = Some(writer);
         self
     }
 
@@ -170,6 +180,9 @@ impl AssistantBuilder {
         }
         if let Some(policy) = self.webhook_policy {
             builder = builder.webhook_policy(policy);
+        }
+        if let Some(writer) = self.answer_writer {
+            builder = builder.answer_writer(writer);
         }
         for (name, handler) in self.actions {
             builder = builder.action(name, handler);

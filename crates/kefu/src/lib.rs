@@ -37,9 +37,9 @@ pub use assistant::{Assistant, AssistantBuilder};
 pub use error::Error;
 pub use kefu_core::{
     self as core, action, bot, event, language, response, session, testing, ActionCall, ActionHandler, ActionOutcome,
-    BotDefinition, Engine, EngineBuilder, Entity, ErrorCode, Event, EventEnvelope, EventSink, FnAction, IntentScore,
-    Language, MemoryEventSink, MemorySessionStore, Reply, ReplyMessage, ReplyPart, ReplyStream, Session, SessionStore,
-    Turn, WebhookPolicy,
+    AnswerWriter, BotDefinition, Engine, EngineBuilder, Entity, ErrorCode, Event, EventEnvelope, EventSink, FnAction,
+    IntentScore, Language, MemoryEventSink, MemorySessionStore, Reply, ReplyMessage, ReplyPart, ReplyStream, Session,
+    SessionStore, Turn, WebhookPolicy,
 };
 #[cfg(feature = "kb")]
 pub use kefu_kb as kb;

@@ -6,7 +6,7 @@ use crate::client::{CallOptions, ChatClient, ChatMessage};
 use crate::error::LlmError;
 use futures::stream::{BoxStream, Stream, StreamExt};
 use kefu_core::kb::KbError;
-use kefu_core::{KbHit, KbQuery, KnowledgeBase, Language};
+use kefu_core::{AnswerError, AnswerPieces, AnswerRequest, AnswerWriter, KbHit, KbQuery, KnowledgeBase, Language};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -169,27 +169,61 @@ impl GroundedAnswerer {
     /// The prompt: rules in the system message; numbered passages and the question in the user
     /// message, so knowledge-base text is data to quote rather than instructions to follow.
     pub fn prompt(&self, question: &str, language: Language, hits: &[KbHit]) -> Vec<ChatMessage> {
-        let lang = match language {
-            Language::Zh => "Chinese",
-            Language::En => "English",
-        };
-        let mut system = format!(
-            "You are a customer-service assistant. Answer the customer's question using only the \
-             numbered passages in the message. After each statement, cite the passage it comes \
-             from by its number in square brackets, like [1] or [2]. If the passages do not contain \
-             the answer, say that you do not know; never use other knowledge. Answer briefly, in {lang}."
-        );
-        if let Some(extra) = &self.config.instructions {
-            let _ = write!(system, "\n\n{extra}");
-        }
-        let mut user = String::from("Passages:\n");
-        for (i, hit) in hits.iter().enumerate() {
-            let passage = format!("Q: {}\nA: {}", hit.question.trim(), hit.answer.trim());
-            let _ = write!(user, "\n[{}] {}\n", i + 1, truncate(&passage, self.config.max_passage_chars));
-        }
-        let _ = write!(user, "\nQuestion: {}", question.trim());
-        vec![ChatMessage::system(system), ChatMessage::user(user)]
+        grounded_prompt(&self.config, question, language, hits)
     }
+}
+
+/// The engine's [`AnswerWriter`]: FAQ answers in conversations written by the model from the
+/// entries the engine retrieved (same prompt and citations as [`GroundedAnswerer`]), streamed
+/// to clients as generated. The engine decides whether the knowledge base answers; when the
+/// model fails, the stored answer is used.
+pub struct GroundedWriter {
+    client: ChatClient,
+    config: GroundedConfig,
+}
+
+impl GroundedWriter {
+    /// Builds the writer; `client` carries the endpoint, timeouts, retries and breaker.
+    pub fn new(client: ChatClient, config: GroundedConfig) -> Self {
+        Self { client, config }
+    }
+}
+
+#[async_trait::async_trait]
+impl AnswerWriter for GroundedWriter {
+    async fn write(&self, request: &AnswerRequest) -> Result<AnswerPieces, AnswerError> {
+        let messages = grounded_prompt(&self.config, &request.question, request.language, &request.hits);
+        let options = CallOptions { temperature: Some(self.config.temperature), max_tokens: self.config.max_tokens };
+        let pieces = self
+            .client
+            .stream_with(&messages, &options)
+            .map(|piece| piece.map_err(|e| AnswerError::Failed(e.to_string())));
+        Ok(Box::pin(pieces))
+    }
+}
+
+/// The grounded prompt shared by [`GroundedAnswerer`] and [`GroundedWriter`].
+fn grounded_prompt(config: &GroundedConfig, question: &str, language: Language, hits: &[KbHit]) -> Vec<ChatMessage> {
+    let lang = match language {
+        Language::Zh => "Chinese",
+        Language::En => "English",
+    };
+    let mut system = format!(
+        "You are a customer-service assistant. Answer the customer's question using only the \
+         numbered passages in the message. After each statement, cite the passage it comes \
+         from by its number in square brackets, like [1] or [2]. If the passages do not contain \
+         the answer, say that you do not know; never use other knowledge. Answer briefly, in {lang}."
+    );
+    if let Some(extra) = &config.instructions {
+        let _ = write!(system, "\n\n{extra}");
+    }
+    let mut user = String::from("Passages:\n");
+    for (i, hit) in hits.iter().enumerate() {
+        let passage = format!("Q: {}\nA: {}", hit.question.trim(), hit.answer.trim());
+        let _ = write!(user, "\n[{}] {}\n", i + 1, truncate(&passage, config.max_passage_chars));
+    }
+    let _ = write!(user, "\nQuestion: {}", question.trim());
+    vec![ChatMessage::system(system), ChatMessage::user(user)]
 }
 
 fn truncate(s: &str, max: usize) -> &str {

@@ -5,12 +5,13 @@
 //! [`LlmIntentAssist`], which asks the model to settle intent rankings the local classifier is
 //! unsure about; and [`GroundedAnswerer`], which answers FAQ questions only from retrieved
 //! knowledge-base passages, with citations, and refuses without calling the model when nothing
-//! relevant was retrieved.
+//! relevant was retrieved; [`GroundedWriter`] does the same inside conversations, as the
+//! engine's [`kefu_core::AnswerWriter`], streaming the answer to clients as it is generated.
 //!
-//! It plugs into the engine only through kefu-core's traits ([`IntentClassifier`] is
-//! implemented, [`KnowledgeBase`] is consumed) and must not touch the engine, the dialogue
-//! policy, session state or any other crate: the engine neither knows nor needs to know that an
-//! LLM is involved. LLM failures must degrade to what Kefu does without one: the intent assist
+//! It plugs into the engine only through kefu-core's traits ([`IntentClassifier`] and
+//! [`kefu_core::AnswerWriter`] are implemented, [`KnowledgeBase`] is consumed) and must not
+//! touch the engine, the dialogue policy, session state or any other crate: the engine neither
+//! knows nor needs to know that an LLM is involved. LLM failures must degrade to what Kefu does without one: the intent assist
 //! returns the local ranking, the grounded answerer a typed error the caller answers with its
 //! usual fallback. API keys are never logged, serialised or put in error messages.
 //!
@@ -62,6 +63,6 @@ pub use client::{ApiKey, CallOptions, ChatClient, ChatConfig, ChatMessage, Role}
 pub use error::LlmError;
 pub use grounded::{
     citation_markers, Answer, AnswerEvent, AnswerStream, Citation, Grounded, GroundedAnswerer, GroundedConfig,
-    GroundedError, Refusal, RefusalReason,
+    GroundedError, GroundedWriter, Refusal, RefusalReason,
 };
 pub use intent_assist::{parse_choice, IntentAssistConfig, IntentChoice, IntentHint, LlmIntentAssist};

@@ -171,3 +171,29 @@ async fn llm_and_retrieval_failures_are_typed() {
     assert!(matches!(answerer.answer_stream(&query()).await, Err(GroundedError::Kb(_))));
     assert_eq!(llm.count(), 1);
 }
+
+#[tokio::test]
+async fn the_engines_writer_streams_the_models_pieces_from_the_given_entries() {
+    let llm = MockLlm::start(|_, _| sse(&TOKENS)).await;
+    let writer = kefu_llm::GroundedWriter::new(llm.client(|_| {}), GroundedConfig::default());
+    let request = kefu_core::AnswerRequest {
+        tenant: "acme".into(),
+        question: "Can I return it?".into(),
+        language: Language::Zh,
+        hits: kb([0.9, 0.7, 0.1]).hits[..2].to_vec(),
+    };
+    let pieces: Vec<String> =
+        kefu_core::AnswerWriter::write(&writer, &request).await.unwrap().map(|p| p.unwrap()).collect().await;
+    assert_eq!(pieces, TOKENS);
+    let seen = &llm.requests()[0];
+    let (_, system) = seen.message(0);
+    assert!(system.contains("in Chinese"), "{system}");
+    let (_, user) = seen.message(1);
+    assert!(user.contains("[2] Q: Where does my refund go?") && !user.contains("[3]"), "{user}");
+
+    // A failing endpoint ends the pieces with an error (the engine then uses the stored answer).
+    let down = MockLlm::start(|_, _| common::status(500)).await;
+    let writer = kefu_llm::GroundedWriter::new(down.client(|c| c.max_retries = 0), GroundedConfig::default());
+    let items: Vec<_> = kefu_core::AnswerWriter::write(&writer, &request).await.unwrap().collect().await;
+    assert!(matches!(items.last(), Some(Err(kefu_core::AnswerError::Failed(_)))), "{items:?}");
+}

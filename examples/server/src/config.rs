@@ -207,12 +207,47 @@ pub struct TenantConfig {
     /// `<server bot_root>/<tenant>` when the server has one; otherwise loading by path is off).
     #[serde(default)]
     pub bot_root: Option<PathBuf>,
+    /// FAQ answers written by an LLM from the retrieved entries, streamed to clients (off by
+    /// default: the entries' stored answers).
+    #[serde(default)]
+    pub llm: Option<LlmConfig>,
+}
+
+/// A tenant's LLM for written FAQ answers.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LlmConfig {
+    /// The OpenAI-compatible endpoint (`base_url`, `model`, `api_key_env`, timeouts, retries).
+    pub chat: kefu_llm::ChatConfig,
+    /// How answers are written (`min_score`, `instructions`, `max_tokens`, …).
+    #[serde(default)]
+    pub answers: kefu_llm::GroundedConfig,
+}
+
+impl LlmConfig {
+    /// The answer writer; the key only from the environment (`chat.api_key_env`).
+    pub fn writer(&self, tenant: &str) -> Result<kefu_llm::GroundedWriter, ConfigError> {
+        let secret = |message: String| ConfigError::Secret { tenant: tenant.to_string(), message };
+        if self.chat.api_key.is_some() {
+            return Err(secret("`llm.chat.api_key` is not read from the config file: name an environment variable in `llm.chat.api_key_env`".into()));
+        }
+        let client = kefu_llm::ChatClient::new(self.chat.clone()).map_err(|e| secret(format!("llm: {e}")))?;
+        Ok(kefu_llm::GroundedWriter::new(client, self.answers.clone()))
+    }
 }
 
 impl TenantConfig {
     /// A tenant with a bot and nothing else.
     pub fn new(bot: PathBuf) -> Self {
-        Self { bot, version: default_version(), keys: Vec::new(), jwt: None, webhook_hosts: Vec::new(), bot_root: None }
+        Self {
+            bot,
+            version: default_version(),
+            keys: Vec::new(),
+            jwt: None,
+            webhook_hosts: Vec::new(),
+            bot_root: None,
+            llm: None,
+        }
     }
 }
 
@@ -357,5 +392,24 @@ mod tests {
         let both = KeyConfig { env: Some("X".into()), file: Some(file), role: Role::Client };
         assert!(both.resolve("t").is_err());
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn an_llm_key_is_never_read_from_the_config_file() {
+        let yaml = "chat: {base_url: 'http://127.0.0.1:9/v1', model: m, api_key: sk-in-the-file}";
+        let llm: LlmConfig = serde_yaml::from_str(yaml).unwrap_or_else(|e| panic!("{e}"));
+        let err = llm.writer("acme").err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("api_key_env") && !err.contains("sk-in-the-file"), "{err}");
+        let ok: LlmConfig = serde_yaml::from_str("chat: {base_url: 'http://127.0.0.1:9/v1', model: m}")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(ok.writer("acme").is_ok());
+        assert!(
+            serde_yaml::from_str::<LlmConfig>(
+                "chat: {}
+answer: {}"
+            )
+            .is_err(),
+            "typo in a field name"
+        );
     }
 }

@@ -126,6 +126,12 @@ impl Server {
                 keys.add_jwt(tenant, jwt)?;
             }
         }
+        let mut answer_writers: std::collections::BTreeMap<String, Arc<dyn kefu::AnswerWriter>> = Default::default();
+        for (tenant, t) in &config.tenants {
+            if let Some(llm) = &t.llm {
+                answer_writers.insert(tenant.clone(), Arc::new(llm.writer(tenant)?));
+            }
+        }
         let tls = config.tls.as_ref().map(tls::server_config).transpose().map_err(StartError::Tls)?;
         let (store, lock) = open_store(&config.store).await?;
         // Events go nowhere until an event transport is configured: keeping them in memory would
@@ -153,6 +159,7 @@ impl Server {
             draining: Default::default(),
             started: Instant::now(),
             in_flight: Default::default(),
+            answer_writers,
         });
         Ok(Self { listener, tls, state })
     }
@@ -225,13 +232,11 @@ impl Server {
 async fn load_bots(state: Arc<AppState>) -> Result<(), StartError> {
     for (tenant, t) in state.config.tenants.clone() {
         let registry = state.registry.clone();
-        let policy = state.webhook_policy_of(&tenant);
-        let (name, version, dir) = (tenant.clone(), t.version.clone(), t.bot.clone());
-        let loaded = tokio::task::spawn_blocking(move || {
-            registry.load_with(&name, &version, registry.builder(&dir).webhook_policy(policy))
-        })
-        .await
-        .map_err(|e| StartError::Io(std::io::Error::other(e.to_string())))?;
+        let builder = state.bot_builder(&tenant, &t.bot);
+        let (name, version) = (tenant.clone(), t.version.clone());
+        let loaded = tokio::task::spawn_blocking(move || registry.load_with(&name, &version, builder))
+            .await
+            .map_err(|e| StartError::Io(std::io::Error::other(e.to_string())))?;
         if let Err(source) = loaded {
             tracing::error!(tenant = %tenant, error = %source, "bot not loaded");
             return Err(StartError::Bot { tenant, source });

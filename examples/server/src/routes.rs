@@ -382,13 +382,11 @@ async fn admin_load(
     let dir = resolve_under(&root, &body.path)?;
     let registry = state.registry.clone();
     let (tenant, version) = (caller.tenant.clone(), body.version.clone());
-    let policy = state.webhook_policy_of(&caller.tenant);
+    let builder = state.bot_builder(&caller.tenant, &dir);
     // Training is CPU-bound: off the async workers, so turns keep flowing while it loads.
-    let loaded = tokio::task::spawn_blocking(move || {
-        registry.load_with(&tenant, &version, registry.builder(&dir).webhook_policy(policy))
-    })
-    .await
-    .map_err(|e| ApiError::new(ErrorCode::Internal, format!("loading task failed: {e}")))?;
+    let loaded = tokio::task::spawn_blocking(move || registry.load_with(&tenant, &version, builder))
+        .await
+        .map_err(|e| ApiError::new(ErrorCode::Internal, format!("loading task failed: {e}")))?;
     if let Err(e) = loaded {
         // Whatever fails while building a folder the admin named is a problem of that folder.
         let code = match e.code() {

@@ -51,6 +51,8 @@ pub struct AppState {
     pub started: Instant,
     /// Turns being computed: shutdown waits for them.
     pub in_flight: Arc<InFlight>,
+    /// Tenants whose FAQ answers an LLM writes.
+    pub answer_writers: BTreeMap<String, Arc<dyn kefu::AnswerWriter>>,
 }
 
 /// Counts turns in progress, so that shutdown can wait for them.
@@ -271,9 +273,14 @@ impl AppState {
         configured.or_else(|| self.bot_root.as_ref().map(|root| root.join(tenant)))
     }
 
-    /// The webhook policy of a tenant's bots.
-    pub fn webhook_policy_of(&self, tenant: &str) -> kefu::WebhookPolicy {
-        crate::config::webhook_policy(tenant, self.config.tenants.get(tenant))
+    /// How a tenant's bot versions are built: its webhook policy and answer writer.
+    pub fn bot_builder(&self, tenant: &str, dir: &std::path::Path) -> kefu::AssistantBuilder {
+        let policy = crate::config::webhook_policy(tenant, self.config.tenants.get(tenant));
+        let builder = self.registry.builder(dir).webhook_policy(policy);
+        match self.answer_writers.get(tenant) {
+            Some(writer) => builder.answer_writer(writer.clone()),
+            None => builder,
+        }
     }
 
     /// Forgets queued hand-offs of a conversation (`None`: of every conversation of `user`).

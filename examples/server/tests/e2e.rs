@@ -416,3 +416,86 @@ async fn the_probe_reports_readiness_for_container_health_checks() {
     let closed = probe(&port);
     assert!(!closed.status.success(), "a stopped server is not ready");
 }
+
+/// A chat-completions endpoint (the OpenAI streaming protocol) on a free port that answers
+/// every request with `pieces`, recording the requests' bodies and `Authorization` headers.
+async fn start_fake_llm(
+    pieces: &'static [&'static str],
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<(Value, String)>>>) {
+    use axum::response::IntoResponse;
+    let seen: std::sync::Arc<std::sync::Mutex<Vec<(Value, String)>>> = Default::default();
+    let recorded = seen.clone();
+    let app = axum::Router::new().route(
+        "/v1/chat/completions",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: axum::Json<Value>| {
+            let recorded = recorded.clone();
+            async move {
+                let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+                recorded.lock().unwrap().push((body.0, auth));
+                let mut sse = String::new();
+                for p in pieces {
+                    let chunk = json!({"choices": [{"index": 0, "delta": {"content": p}}]});
+                    sse.push_str(&format!("data: {chunk}\n\n"));
+                }
+                sse.push_str("data: [DONE]\n\n");
+                ([("content-type", "text/event-stream")], sse).into_response()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn faq_answers_written_by_an_llm_stream_as_deltas() {
+    const PIECES: &[&str] = &["We accept ", "cards, ", "Alipay and ", "WeChat Pay [1]."];
+    let (llm_url, seen) = start_fake_llm(PIECES).await;
+    let config = std::env::temp_dir().join(format!("kefu-llm-{}.yaml", std::process::id()));
+    let bot = repo().join("examples/bots/shop");
+    std::fs::write(
+        &config,
+        format!(
+            "tenants:\n  default:\n    bot: {}\n    llm:\n      chat: {{base_url: \"{llm_url}\", model: test-model, api_key_env: [KEFU_TEST_LLM_KEY], max_retries: 0}}\n      answers: {{instructions: Be warm.}}\n",
+            bot.display()
+        ),
+    )
+    .unwrap();
+    let s =
+        ServerProcess::start(&["--config", config.to_str().unwrap()], &[("KEFU_TEST_LLM_KEY", "sk-test-123")]).await;
+    let c = reqwest::Client::new();
+    let resp = c
+        .post(s.url("/v1/conversations/llm-1/messages"))
+        .header("accept", "text/event-stream")
+        .json(&json!({"text": "what payment methods do you accept?"}))
+        .send()
+        .await
+        .unwrap();
+    let events = read_sse(resp, |v| v["type"] == "done").await;
+    let deltas: Vec<&str> =
+        events.iter().filter(|e| e["type"] == "delta").map(|e| e["text"].as_str().unwrap()).collect();
+    assert_eq!(deltas, PIECES, "{events:?}");
+    let first_message = events.iter().position(|e| e["type"] == "message").unwrap();
+    assert!(first_message > deltas.len() - 1, "deltas come before the message: {events:?}");
+    let done = events.last().unwrap();
+    let message = &done["reply"]["messages"][0];
+    assert_eq!(message["text"], PIECES.concat());
+    assert!(message["faq_id"].as_str().is_some_and(|id| !id.is_empty()), "{message}");
+
+    // The model saw the retrieved entry, the tenant's instructions and the key from the env.
+    let (body, auth) = seen.lock().unwrap()[0].clone();
+    assert_eq!((body["model"].as_str(), body["stream"].as_bool()), (Some("test-model"), Some(true)));
+    assert!(body["messages"][0]["content"].as_str().unwrap().contains("Be warm."), "{body}");
+    assert!(body["messages"][1]["content"].as_str().unwrap().contains("[1] Q:"), "{body}");
+    assert_eq!(auth, "Bearer sk-test-123");
+
+    // REST gets the same written answer in one piece; non-FAQ turns never call the model.
+    let r = say(&c, &s, "llm-2", "what payment methods do you accept?").await;
+    assert_eq!(r.messages[0].text, PIECES.concat());
+    let calls = seen.lock().unwrap().len();
+    let r = say(&c, &s, "llm-3", "I want to return my shoes").await;
+    assert_eq!(r.flow.as_deref(), Some("returns"));
+    assert_eq!(seen.lock().unwrap().len(), calls);
+    let _ = std::fs::remove_file(&config);
+}
