@@ -199,6 +199,25 @@ pub struct Reply {
     /// True when this reply was returned again for a retried idempotency key.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub replayed: bool,
+    /// Where the turn's time went, for metrics and traces (not part of the wire shape).
+    #[serde(skip)]
+    pub timings: TurnTimings,
+}
+
+/// Time a turn spent in each component (zero for what it did not use; all zero for a
+/// replayed reply).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct TurnTimings {
+    /// Intent classification and entity extraction.
+    pub nlu: Duration,
+    /// Knowledge-base retrieval.
+    pub kb: Duration,
+    /// Writing answers ([`AnswerWriter`], an LLM).
+    pub answer_writer: Duration,
+    /// Actions (webhooks, lookups, code).
+    pub actions: Duration,
+    /// Loading and saving the session.
+    pub store: Duration,
 }
 
 impl Reply {
@@ -470,7 +489,9 @@ impl Engine {
         fence: Option<u64>,
         deltas: Option<&PartSender>,
     ) -> Result<Reply, Error> {
+        let started = std::time::Instant::now();
         let stored = self.inner.store.load(key).await?;
+        let mut store_time = started.elapsed();
         if turn.owner_only {
             let now = turn.timestamp.unwrap_or_else(Utc::now);
             let idle = chrono::Duration::seconds(self.inner.bot.policy.session_idle_timeout_secs as i64);
@@ -486,12 +507,15 @@ impl Engine {
         let mut run = TurnRun::start(&self.inner, turn, stored);
         run.deltas = deltas;
         run.process().await?;
-        let (mut session, events, reply) = run.finish();
+        let (mut session, events, mut reply) = run.finish();
         if let Some(k) = &turn.idempotency_key {
             session.remember_reply(k, &reply, IDEMPOTENT_REPLIES_KEPT);
         }
         session.version = expected + 1;
+        let started = std::time::Instant::now();
         self.inner.store.save_fenced(&session, expected, ttl, fence).await?;
+        store_time += started.elapsed();
+        reply.timings.store = store_time;
         if let Err(e) = self.inner.sink.publish(&events).await {
             tracing::error!(error = %e, conversation = %key.conversation_id, "events of a saved turn were not published");
         }
@@ -652,6 +676,7 @@ pub(crate) struct TurnRun<'a> {
     started: std::time::Instant,
     /// Where written answers' pieces go while the turn runs (streaming turns only).
     deltas: Option<&'a PartSender>,
+    timings: TurnTimings,
 }
 
 impl<'a> TurnRun<'a> {
@@ -699,6 +724,7 @@ impl<'a> TurnRun<'a> {
             events,
             started: std::time::Instant::now(),
             deltas: None,
+            timings: TurnTimings::default(),
         }
     }
 
@@ -751,6 +777,7 @@ impl<'a> TurnRun<'a> {
                 self.ranking = vec![IntentScore { name: name.to_string(), confidence: 1.0 }];
             }
         }
+        let started = std::time::Instant::now();
         if self.ranking.is_empty() && !self.text.is_empty() {
             self.ranking = self.inner.classifier.classify(&self.text, self.language, 5).await?;
         }
@@ -770,6 +797,7 @@ impl<'a> TurnRun<'a> {
             past_leaning,
         };
         self.entities = self.inner.extractor.extract(&self.text, &ctx);
+        self.timings.nlu += started.elapsed();
         if !self.entities.is_empty() {
             self.emit(Event::EntitiesExtracted { entities: self.entities.clone() });
         }
@@ -863,7 +891,7 @@ impl<'a> TurnRun<'a> {
     }
 
     /// The hits good enough to answer from, best first; `None` when the best one is not.
-    async fn kb_hits(&self, min_score: f32) -> Option<Vec<KbHit>> {
+    async fn kb_hits(&mut self, min_score: f32) -> Option<Vec<KbHit>> {
         let kb = self.inner.kb.as_ref()?;
         // A writer can combine several entries; the stored answer is one entry's.
         let top_k = if self.inner.answer_writer.is_some() { 3 } else { 1 };
@@ -872,7 +900,10 @@ impl<'a> TurnRun<'a> {
         // Even when the intent model calls it a FAQ question, the entry must be close: the model
         // is confident on off-topic questions too.
         let floor = min_score.max(self.bot().policy.kb_threshold * 0.75);
-        match kb.search(&query).await {
+        let started = std::time::Instant::now();
+        let found = kb.search(&query).await;
+        self.timings.kb += started.elapsed();
+        match found {
             Ok(hits) => {
                 let relevant: Vec<KbHit> = hits.into_iter().take(top_k).filter(|h| h.score >= floor).collect();
                 (!relevant.is_empty()).then_some(relevant)
@@ -895,7 +926,14 @@ impl<'a> TurnRun<'a> {
             hits,
         };
         let index = self.messages.len();
-        let mut pieces = match writer.write(&request).await {
+        let started = std::time::Instant::now();
+        let text = self.stream_answer(writer.as_ref(), &request, index).await;
+        self.timings.answer_writer += started.elapsed();
+        text
+    }
+
+    async fn stream_answer(&self, writer: &dyn AnswerWriter, request: &AnswerRequest, index: usize) -> Option<String> {
+        let mut pieces = match writer.write(request).await {
             Ok(pieces) => pieces,
             Err(e) => {
                 tracing::warn!(error = %e, "answer writer failed; using the stored answer");
@@ -1003,7 +1041,10 @@ impl<'a> TurnRun<'a> {
             slots: slots.clone(),
             metadata: self.turn.metadata.clone(),
         };
-        match handler.run(&call).await {
+        let started = std::time::Instant::now();
+        let outcome = handler.run(&call).await;
+        self.timings.actions += started.elapsed();
+        match outcome {
             Ok(o) => {
                 self.emit(Event::ActionExecuted { action: name.into(), ok: true, error: None });
                 Some(o)
@@ -1133,6 +1174,7 @@ impl<'a> TurnRun<'a> {
             events: reply_events,
             bot_version: self.inner.version.clone(),
             replayed: false,
+            timings: self.timings,
         };
         (self.session, envelopes, reply)
     }

@@ -43,7 +43,7 @@ pub use answer::{AnswerError, AnswerPieces, AnswerRequest, AnswerWriter};
 pub use bot::{load_bot_dir, BotDefinition, BotProblems, Problem};
 pub use cpu::run_cpu_bound;
 pub use embedding::{EmbedError, TextEmbedder};
-pub use engine::{Engine, EngineBuilder, Reply, ReplyMessage, ReplyPart, ReplyStream, Turn};
+pub use engine::{Engine, EngineBuilder, Reply, ReplyMessage, ReplyPart, ReplyStream, Turn, TurnTimings};
 pub use error::{Error, ErrorCode};
 pub use event::{Event, EventEnvelope, EventSink, JsonlEventSink, MemoryEventSink};
 pub use kb::{KbHit, KbQuery, KnowledgeBase};

@@ -7,7 +7,8 @@ use std::fmt::Write;
 use std::sync::Mutex;
 
 /// Upper bounds of the latency histograms, in seconds.
-const BUCKETS: [f64; 14] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+const BUCKETS: [f64; 17] =
+    [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
 type Labels = Vec<(&'static str, String)>;
 
@@ -42,6 +43,12 @@ fn help(name: &str) -> &'static str {
         "kefu_http_requests_total" => "HTTP requests, by route and status.",
         "kefu_turn_duration_seconds" => "Time to handle a turn (NLU, policy, actions, store), in seconds.",
         "kefu_http_request_duration_seconds" => "Time to answer an HTTP request, in seconds.",
+        "kefu_nlu_duration_seconds" => "Time a turn spent classifying intents and extracting entities, in seconds.",
+        "kefu_kb_duration_seconds" => "Time a turn spent in FAQ retrieval, in seconds.",
+        "kefu_llm_answer_duration_seconds" => "Time a turn spent having an LLM write a FAQ answer, in seconds.",
+        "kefu_action_duration_seconds" => "Time a turn spent running actions (webhooks, lookups), in seconds.",
+        "kefu_store_duration_seconds" => "Time a turn spent loading and saving its session, in seconds.",
+        "kefu_conversations_started_total" => "Conversations started (first turn, or first after expiry).",
         _ => "",
     }
 }

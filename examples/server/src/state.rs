@@ -205,6 +205,22 @@ impl AppState {
             vec![("tenant", tenant.clone()), ("bot_version", version)],
             start.started.elapsed().as_secs_f64(),
         );
+        let t = &reply.timings;
+        for (name, spent) in [
+            ("kefu_nlu_duration_seconds", t.nlu),
+            ("kefu_kb_duration_seconds", t.kb),
+            ("kefu_llm_answer_duration_seconds", t.answer_writer),
+            ("kefu_action_duration_seconds", t.actions),
+            ("kefu_store_duration_seconds", t.store),
+        ] {
+            if !spent.is_zero() {
+                self.metrics.observe(name, vec![("tenant", tenant.clone())], spent.as_secs_f64());
+            }
+        }
+        let new_conversation = reply.turn == 1 || reply.events.iter().any(|e| matches!(e, kefu::Event::SessionExpired));
+        if new_conversation {
+            self.metrics.inc("kefu_conversations_started_total", vec![("tenant", tenant.clone())], 1);
+        }
         for event in &reply.events {
             let name = match event {
                 kefu::Event::Fallback { .. } => "kefu_fallbacks_total",

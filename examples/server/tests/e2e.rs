@@ -177,11 +177,25 @@ async fn a_bilingual_conversation_over_rest_sse_and_websocket_with_a_handoff() {
 
     // Metrics saw it all.
     let metrics = c.get(s.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    for series in
-        ["kefu_turns_total{", "kefu_turn_duration_seconds_bucket{", "kefu_handoffs_total{", "kefu_kb_answers_total{"]
-    {
+    for series in [
+        "kefu_turns_total{",
+        "kefu_turn_duration_seconds_bucket{",
+        "kefu_handoffs_total{",
+        "kefu_kb_answers_total{",
+        "kefu_nlu_duration_seconds_count{tenant=\"default\"}",
+        "kefu_kb_duration_seconds_count{tenant=\"default\"}",
+        "kefu_store_duration_seconds_count{tenant=\"default\"}",
+        "kefu_conversations_started_total{tenant=\"default\"}",
+    ] {
         assert!(metrics.contains(series), "{series} missing from /metrics");
     }
+    let count = |name: &str| -> f64 {
+        let line = metrics.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("{name} missing"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    // Every turn loads and saves its session and classifies its text; zh-1 and en-1 started.
+    assert_eq!(count("kefu_store_duration_seconds_count"), count("kefu_turn_duration_seconds_count"));
+    assert!(count("kefu_conversations_started_total") >= 2.0);
 }
 
 #[tokio::test]
