@@ -211,6 +211,21 @@ pub struct TenantConfig {
     /// default: the entries' stored answers).
     #[serde(default)]
     pub llm: Option<LlmConfig>,
+    /// A Chatwoot desk this tenant's bot serves as an agent bot.
+    #[serde(default)]
+    pub chatwoot: Option<ChatwootConfig>,
+}
+
+/// A Chatwoot account whose inbox the bot answers (see `crate::chatwoot`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatwootConfig {
+    /// The Chatwoot installation, e.g. `https://chatwoot.example.com`.
+    pub base_url: String,
+    /// The account id; events of other accounts are refused.
+    pub account_id: u64,
+    /// The agent bot's access token (sent as `api_access_token`).
+    pub api_token: SecretRef,
 }
 
 /// A tenant's LLM for written FAQ answers.
@@ -247,6 +262,7 @@ impl TenantConfig {
             webhook_hosts: Vec::new(),
             bot_root: None,
             llm: None,
+            chatwoot: None,
         }
     }
 }

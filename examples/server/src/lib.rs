@@ -10,6 +10,7 @@
 //! [`state::AppState::after_turn`] recording metrics and the hand-off queue.
 
 pub mod auth;
+pub mod chatwoot;
 pub mod config;
 pub mod error;
 pub mod hub;
@@ -126,6 +127,12 @@ impl Server {
                 keys.add_jwt(tenant, jwt)?;
             }
         }
+        let mut chatwoot = std::collections::BTreeMap::new();
+        for (tenant, t) in &config.tenants {
+            if let Some(c) = &t.chatwoot {
+                chatwoot.insert(tenant.clone(), chatwoot::ChatwootClient::new(tenant, c)?);
+            }
+        }
         let mut answer_writers: std::collections::BTreeMap<String, Arc<dyn kefu::AnswerWriter>> = Default::default();
         for (tenant, t) in &config.tenants {
             if let Some(llm) = &t.llm {
@@ -160,6 +167,7 @@ impl Server {
             started: Instant::now(),
             in_flight: Default::default(),
             answer_writers,
+            chatwoot,
         });
         Ok(Self { listener, tls, state })
     }

@@ -37,6 +37,7 @@ pub fn router(state: Shared) -> Router {
         .route("/v1/agent/conversations", get(agent_queue))
         .route("/v1/agent/conversations/{id}/messages", post(agent_post))
         .route("/v1/agent/conversations/{id}/release", post(agent_release))
+        .route("/v1/channels/chatwoot", post(crate::chatwoot::webhook))
         .route("/v1/admin/bots", get(admin_versions).post(admin_load))
         .route("/v1/admin/bots/{version}", axum::routing::delete(admin_remove))
         .route("/v1/admin/bots/{version}/activate", post(admin_activate))

@@ -53,6 +53,8 @@ pub struct AppState {
     pub in_flight: Arc<InFlight>,
     /// Tenants whose FAQ answers an LLM writes.
     pub answer_writers: BTreeMap<String, Arc<dyn kefu::AnswerWriter>>,
+    /// Tenants serving a Chatwoot desk as its agent bot.
+    pub chatwoot: BTreeMap<String, crate::chatwoot::ChatwootClient>,
 }
 
 /// Counts turns in progress, so that shutdown can wait for them.

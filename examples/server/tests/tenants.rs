@@ -228,6 +228,7 @@ async fn a_tenants_key_never_reaches_another_tenants_conversations_on_any_endpoi
         (Method::DELETE, "/v1/admin/split"),
         (Method::GET, "/v1/admin/users/gu"),
         (Method::DELETE, "/v1/admin/users/gu"),
+        (Method::POST, "/v1/channels/chatwoot"),
     ] {
         let r = c
             .request(method.clone(), s.url(path))
