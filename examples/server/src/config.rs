@@ -48,6 +48,9 @@ pub struct Config {
     /// Session store: `memory` (default), `embedded:PATH` or `redis://…`.
     #[serde(default = "default_store")]
     pub store: String,
+    /// Event transport: `none` (default), `jsonl:PATH`, `redis://…` or `kafka://BROKERS/TOPIC`.
+    #[serde(default = "default_events")]
+    pub events: String,
     /// Request limits.
     #[serde(default)]
     pub limits: Limits,
@@ -66,9 +69,31 @@ pub struct Config {
     /// Serve HTTPS with this certificate (PEM files); plain HTTP when absent.
     #[serde(default)]
     pub tls: Option<TlsConfig>,
+    /// Export traces to an OpenTelemetry collector (needs the `otel` feature).
+    #[serde(default)]
+    pub otel: Option<OtelConfig>,
     /// Tenants and their bots.
     #[serde(default)]
     pub tenants: BTreeMap<String, TenantConfig>,
+}
+
+/// Where traces go: an OTLP/HTTP endpoint (JSON encoding).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OtelConfig {
+    /// The collector's traces URL, e.g. `http://otel-collector:4318/v1/traces`.
+    pub endpoint: String,
+    /// `service.name` of the spans (default `kefu-server`).
+    #[serde(default = "default_service_name")]
+    pub service_name: String,
+}
+
+fn default_events() -> String {
+    "none".into()
+}
+
+fn default_service_name() -> String {
+    "kefu-server".into()
 }
 
 /// A certificate chain and its private key, PEM files.
@@ -362,12 +387,14 @@ impl Default for Config {
             bind: default_bind(),
             port: default_port(),
             store: default_store(),
+            events: default_events(),
             limits: Limits::default(),
             cors_origins: Vec::new(),
             shutdown_grace_secs: default_grace(),
             json_logs: true,
             rate_limits: RateLimits::default(),
             tls: None,
+            otel: None,
             tenants: BTreeMap::new(),
         }
     }

@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod ratelimit;
 pub mod routes;
 pub mod state;
+pub mod telemetry;
 pub mod tls;
 pub mod ws;
 
@@ -48,6 +49,14 @@ pub enum StartError {
     Store {
         /// The store setting.
         store: String,
+        /// What failed.
+        message: String,
+    },
+    /// The event transport could not be opened.
+    #[error("events `{events}`: {message}")]
+    Events {
+        /// The events setting.
+        events: String,
         /// What failed.
         message: String,
     },
@@ -108,6 +117,51 @@ pub async fn open_store(spec: &str) -> Result<(Arc<dyn SessionStore>, Arc<dyn Co
     Err(fail("use `memory`, `embedded:PATH` or `redis://HOST:PORT`".into()))
 }
 
+/// Opens the configured event transport: `none` (the default: keeping events in memory would
+/// hold users' messages that nothing reads), `jsonl:PATH`, `redis://…` (the `kefu:events`
+/// stream) or `kafka://BROKER[,BROKER…]/TOPIC` (feature `kafka`).
+pub async fn open_events(spec: &str) -> Result<Arc<dyn EventSink>, StartError> {
+    let fail = |message: String| StartError::Events { events: spec.to_string(), message };
+    if spec == "none" {
+        return Ok(Arc::new(kefu::core::event::NullEventSink));
+    }
+    if let Some(path) = spec.strip_prefix("jsonl:") {
+        let sink = kefu::core::JsonlEventSink::open(std::path::Path::new(path)).map_err(|e| fail(e.to_string()))?;
+        return Ok(Arc::new(sink));
+    }
+    if spec.starts_with("redis://") || spec.starts_with("rediss://") {
+        #[cfg(feature = "redis")]
+        {
+            let sink =
+                kefu_backends::transport::redis_streams::RedisStreamSink::connect(spec, EVENTS_STREAM, 1_000_000)
+                    .await
+                    .map_err(|e| fail(e.to_string()))?;
+            return Ok(Arc::new(sink));
+        }
+        #[cfg(not(feature = "redis"))]
+        return Err(fail("this build has no `redis` feature".into()));
+    }
+    if let Some(_rest) = spec.strip_prefix("kafka://") {
+        #[cfg(feature = "kafka")]
+        {
+            use kefu_backends::transport::kafka::{KafkaEventSink, KafkaSettings};
+            let (brokers, topic) = _rest
+                .split_once('/')
+                .filter(|(b, t)| !b.is_empty() && !t.is_empty())
+                .ok_or_else(|| fail("use kafka://BROKER[,BROKER…]/TOPIC".into()))?;
+            let sink =
+                KafkaEventSink::connect(&KafkaSettings::new(brokers), topic).await.map_err(|e| fail(e.to_string()))?;
+            return Ok(Arc::new(sink));
+        }
+        #[cfg(not(feature = "kafka"))]
+        return Err(fail("this build has no `kafka` feature".into()));
+    }
+    Err(fail("use `none`, `jsonl:PATH`, `redis://HOST:PORT` or `kafka://BROKERS/TOPIC`".into()))
+}
+
+/// The Redis stream events go to with `--events redis://…`.
+pub const EVENTS_STREAM: &str = "kefu:events";
+
 /// A server ready to run: bound, with its state (bots load in [`Server::run`]).
 pub struct Server {
     listener: tokio::net::TcpListener,
@@ -141,9 +195,7 @@ impl Server {
         }
         let tls = config.tls.as_ref().map(tls::server_config).transpose().map_err(StartError::Tls)?;
         let (store, lock) = open_store(&config.store).await?;
-        // Events go nowhere until an event transport is configured: keeping them in memory would
-        // hold users' messages that nothing reads.
-        let sink: Arc<dyn EventSink> = Arc::new(kefu::core::event::NullEventSink);
+        let sink = open_events(&config.events).await?;
         let registry = Arc::new(Registry::with_backends(store, sink, lock));
         let addr = format!("{}:{}", config.bind, config.port);
         let listener = tokio::net::TcpListener::bind(&addr)

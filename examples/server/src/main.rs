@@ -24,6 +24,9 @@ struct Args {
     /// Session store: memory, embedded:PATH or redis://HOST:PORT.
     #[arg(long, env = "KEFU_STORE")]
     store: Option<String>,
+    /// Event transport: none, jsonl:PATH, redis://HOST:PORT or kafka://BROKERS/TOPIC.
+    #[arg(long, env = "KEFU_EVENTS")]
+    events: Option<String>,
     /// Turns per minute one customer may send (0: no limit; default 120).
     #[arg(long, env = "KEFU_USER_RATE_PER_MINUTE")]
     user_rate_per_minute: Option<u32>,
@@ -34,6 +37,9 @@ struct Args {
     /// Folder under which admins may load new bot versions by path.
     #[arg(long, env = "KEFU_BOT_ROOT")]
     bot_root: Option<PathBuf>,
+    /// Export traces to this OTLP/HTTP traces URL (builds with the `otel` feature).
+    #[arg(long, env = "KEFU_OTEL_ENDPOINT")]
+    otel_endpoint: Option<String>,
 }
 
 fn demo_bot() -> PathBuf {
@@ -72,11 +78,24 @@ fn main() -> ExitCode {
     if let Some(s) = args.store {
         config.store = s;
     }
+    if let Some(e) = args.events {
+        config.events = e;
+    }
     if let Some(r) = args.user_rate_per_minute {
         config.rate_limits.user_per_minute = r;
     }
+    if let Some(endpoint) = args.otel_endpoint {
+        config.otel = Some(kefu_server::config::OtelConfig { endpoint, service_name: "kefu-server".into() });
+    }
     let bot_root = args.bot_root;
-    init_logs(config.json_logs);
+    // Flushes buffered spans when main returns.
+    let _telemetry = match kefu_server::telemetry::init(config.json_logs, config.otel.as_ref()) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -99,17 +118,6 @@ fn main() -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
-    }
-}
-
-fn init_logs(json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("KEFU_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    if json {
-        builder.json().init();
-    } else {
-        builder.init();
     }
 }
 

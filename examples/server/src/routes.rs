@@ -64,11 +64,18 @@ pub fn router(state: Shared) -> Router {
 async fn track(State(state): State<Shared>, request: Request, next: Next) -> Response {
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_string();
     let started = Instant::now();
+    let span = tracing::info_span!(
+        "http_request",
+        http.method = %request.method(),
+        http.route = %route,
+        http.status_code = tracing::field::Empty
+    );
     let response = if route.starts_with("/v1/") && !state.ready.load(Ordering::Acquire) {
         ApiError::new(ErrorCode::Unavailable, "still loading bots").into_response()
     } else {
-        next.run(request).await
+        tracing::Instrument::instrument(next.run(request), span.clone()).await
     };
+    span.record("http.status_code", i64::from(response.status().as_u16()));
     let status = response.status().as_u16().to_string();
     state.metrics.inc("kefu_http_requests_total", vec![("route", route.clone()), ("status", status)], 1);
     state.metrics.observe(

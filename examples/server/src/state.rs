@@ -101,6 +101,8 @@ pub struct TurnStart {
     user_id: String,
     text: String,
     started: Instant,
+    /// The turn's trace span; its fields are filled in when the reply is known.
+    span: tracing::Span,
 }
 
 impl TurnStart {
@@ -113,6 +115,20 @@ impl TurnStart {
             user_id,
             text: turn.text.chars().take(500).collect(),
             started: Instant::now(),
+            span: tracing::info_span!(
+                "turn",
+                tenant = %turn.tenant,
+                channel = %turn.channel,
+                bot_version = tracing::field::Empty,
+                intent = tracing::field::Empty,
+                handoff = tracing::field::Empty,
+                nlu_ms = tracing::field::Empty,
+                kb_ms = tracing::field::Empty,
+                llm_ms = tracing::field::Empty,
+                actions_ms = tracing::field::Empty,
+                store_ms = tracing::field::Empty,
+                error = tracing::field::Empty
+            ),
         }
     }
 }
@@ -123,7 +139,8 @@ impl AppState {
     pub async fn run_turn(&self, turn: Turn) -> Result<Reply, kefu::Error> {
         let _running = self.in_flight.enter();
         let start = TurnStart::of(&turn);
-        match self.registry.handle(turn).await {
+        let span = start.span.clone();
+        match tracing::Instrument::instrument(self.registry.handle(turn), span).await {
             Ok(reply) => {
                 for (index, message) in reply.messages.iter().enumerate() {
                     self.part_event(&start, Ok(ReplyPart::Message { index, message: message.clone() }));
@@ -182,6 +199,7 @@ impl AppState {
     }
 
     fn count_error(&self, start: &TurnStart, code: kefu::ErrorCode) {
+        start.span.record("error", code.to_string());
         self.metrics.inc(
             "kefu_turn_errors_total",
             vec![("tenant", start.tenant.clone()), ("code", code.to_string())],
@@ -208,6 +226,16 @@ impl AppState {
             start.started.elapsed().as_secs_f64(),
         );
         let t = &reply.timings;
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+        let span = &start.span;
+        span.record("bot_version", reply.bot_version.as_deref().unwrap_or(""));
+        span.record("intent", reply.intent.as_ref().map_or("none", |i| i.name.as_str()));
+        span.record("handoff", reply.handoff);
+        span.record("nlu_ms", ms(t.nlu));
+        span.record("kb_ms", ms(t.kb));
+        span.record("llm_ms", ms(t.answer_writer));
+        span.record("actions_ms", ms(t.actions));
+        span.record("store_ms", ms(t.store));
         for (name, spent) in [
             ("kefu_nlu_duration_seconds", t.nlu),
             ("kefu_kb_duration_seconds", t.kb),
