@@ -7,10 +7,14 @@
 //!   scheduled time, so a stalled server shows up in the tail (no coordinated omission).
 //! - `length`: N conversations of T turns each; the median latency at turn 1, 10, 100, 1000…
 //!
+//! `--api rasa` sends the same turns to a Rasa server's REST channel instead
+//! (`POST /webhooks/rest/webhook`, `{"sender", "message"}`), for the side-by-side run in
+//! `vs_rasa.sh`; its conversations are in English only unless `--lang` says otherwise.
+//!
 //! Bounded in time and count, loopback only; it stops by itself.
 
 use bytes::Bytes;
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
@@ -30,6 +34,12 @@ struct Args {
     /// Server base URL (loopback).
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     url: String,
+    /// The server's HTTP API: kefu-server's, or a Rasa server's REST channel.
+    #[arg(long, value_enum, default_value_t = Api::Kefu)]
+    api: Api,
+    /// Language of the conversations (default: mixed for kefu, en for rasa).
+    #[arg(long, value_enum)]
+    lang: Option<Lang>,
     #[command(subcommand)]
     mode: Mode,
 }
@@ -63,6 +73,24 @@ enum Mode {
     },
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Api {
+    /// `POST {url}/v1/conversations/{id}/messages` with `{"text"}`.
+    Kefu,
+    /// `POST {url}/webhooks/rest/webhook` with `{"sender", "message"}` (Rasa's REST channel).
+    Rasa,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Lang {
+    /// English and Chinese conversations alternately.
+    Mixed,
+    /// English only.
+    En,
+    /// Chinese only.
+    Zh,
+}
+
 type HttpClient = Client<HttpConnector, Full<Bytes>>;
 
 struct Shared {
@@ -70,17 +98,37 @@ struct Shared {
     url: String,
     errors: AtomicU64,
     run: String,
+    api: Api,
+    lang: Lang,
 }
 
 impl Shared {
+    /// The script of the `conversation`-th conversation of a worker.
+    fn script(&self, conversation: usize) -> &'static [&'static str; 6] {
+        match self.lang {
+            Lang::En => &EN,
+            Lang::Zh => &ZH,
+            Lang::Mixed if conversation.is_multiple_of(2) => &EN,
+            Lang::Mixed => &ZH,
+        }
+    }
+
     /// One turn; its latency, or `None` on an error.
     async fn turn(&self, conversation: &str, text: &str) -> Option<()> {
-        let body = serde_json::json!({"text": text}).to_string();
-        let request =
-            hyper::Request::post(format!("{}/v1/conversations/{}-{conversation}/messages", self.url, self.run))
-                .header("content-type", "application/json")
-                .body(Full::new(Bytes::from(body)))
-                .ok()?;
+        let (uri, body) = match self.api {
+            Api::Kefu => (
+                format!("{}/v1/conversations/{}-{conversation}/messages", self.url, self.run),
+                serde_json::json!({"text": text}),
+            ),
+            Api::Rasa => (
+                format!("{}/webhooks/rest/webhook", self.url),
+                serde_json::json!({"sender": format!("{}-{conversation}", self.run), "message": text}),
+            ),
+        };
+        let request = hyper::Request::post(uri)
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body.to_string())))
+            .ok()?;
         let ok = match self.client.request(request).await {
             Ok(response) => {
                 let status = response.status();
@@ -95,14 +143,6 @@ impl Shared {
             self.errors.fetch_add(1, Ordering::Relaxed);
             None
         }
-    }
-}
-
-fn script(conversation: usize) -> &'static [&'static str; 6] {
-    if conversation.is_multiple_of(2) {
-        &EN
-    } else {
-        &ZH
     }
 }
 
@@ -139,7 +179,7 @@ async fn max(shared: Arc<Shared>, connections: usize, seconds: u64) -> serde_jso
             let mut n = 0;
             'conversations: while !stop.load(Ordering::Relaxed) {
                 let conversation = format!("m{w}-{n}");
-                for text in script(n) {
+                for text in shared.script(n) {
                     let t = Instant::now();
                     if shared.turn(&conversation, text).await.is_some() {
                         micros.push(t.elapsed().as_micros() as u64);
@@ -178,7 +218,7 @@ async fn rate(shared: Arc<Shared>, rate: f64, connections: usize, seconds: u64) 
                 let due = started + interval * index as u32;
                 tokio::time::sleep_until(due.into()).await;
                 let conversation = format!("r{w}-{n}");
-                let s = script(n);
+                let s = shared.script(n);
                 if shared.turn(&conversation, s[step]).await.is_some() {
                     micros.push(due.elapsed().as_micros() as u64);
                 }
@@ -263,8 +303,18 @@ async fn main() {
         "{:x}",
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis()
     );
-    let shared =
-        Arc::new(Shared { client, url: args.url.trim_end_matches('/').to_string(), errors: AtomicU64::new(0), run });
+    let lang = args.lang.unwrap_or(match args.api {
+        Api::Kefu => Lang::Mixed,
+        Api::Rasa => Lang::En,
+    });
+    let shared = Arc::new(Shared {
+        client,
+        url: args.url.trim_end_matches('/').to_string(),
+        errors: AtomicU64::new(0),
+        run,
+        api: args.api,
+        lang,
+    });
     let result = match args.mode {
         Mode::Max { connections, seconds } => max(shared, connections, seconds.min(600)).await,
         Mode::Rate { rate: r, connections, seconds } => {
