@@ -12,7 +12,8 @@ use std::path::Path;
 const MAX_IDLE_TIMEOUT_SECS: u64 = 366 * 24 * 3600;
 
 /// Built-in entity kinds a slot or response may refer to without declaring them.
-pub const BUILTIN_ENTITIES: [&str; 8] = ["number", "ordinal", "amount", "duration", "time", "phone", "email", "url"];
+pub const BUILTIN_ENTITIES: [&str; 9] =
+    ["number", "ordinal", "amount", "duration", "time", "phone", "email", "url", "person"];
 
 pub(crate) fn validate(def: &mut BotDefinition, dir: &Path, o: &Origins, problems: &mut Vec<Problem>) {
     let langs: Vec<Language> = def.bot.languages.clone();

@@ -1,5 +1,5 @@
 //! Built-in entity parser: numbers, ordinals, amounts of money, durations, times,
-//! phone numbers, e-mail addresses and URLs in Chinese and English text.
+//! phone numbers, e-mail addresses, URLs and person names in Chinese and English text.
 //!
 //! The parser is a set of hand-written scanners over the code points of the input
 //! (see [`parse`]). Every scanner proposes candidates; overlapping candidates are
@@ -14,6 +14,7 @@ mod number_en;
 mod number_zh;
 mod numeral;
 mod ordinal;
+mod person;
 mod text;
 mod time;
 mod value;
@@ -55,11 +56,14 @@ pub enum EntityKind {
     Email,
     /// A URL.
     Url,
+    /// A person's name: `{"value": "Maria Lopez"}` (see the `person` scanner for when a name
+    /// is taken).
+    Person,
 }
 
 impl EntityKind {
     /// All kinds, in resolution priority order (earlier wins on equal spans).
-    pub const ALL: [EntityKind; 8] = [
+    pub const ALL: [EntityKind; 9] = [
         EntityKind::Email,
         EntityKind::Url,
         EntityKind::Phone,
@@ -67,6 +71,7 @@ impl EntityKind {
         EntityKind::Amount,
         EntityKind::Duration,
         EntityKind::Ordinal,
+        EntityKind::Person,
         EntityKind::Number,
     ];
 
@@ -81,6 +86,7 @@ impl EntityKind {
             EntityKind::Phone => "phone",
             EntityKind::Email => "email",
             EntityKind::Url => "url",
+            EntityKind::Person => "person",
         }
     }
 
@@ -119,6 +125,7 @@ impl FromStr for EntityKind {
             "phone" | "phone-number" => EntityKind::Phone,
             "email" => EntityKind::Email,
             "url" => EntityKind::Url,
+            "person" | "person-name" | "name" => EntityKind::Person,
             _ => return Err(UnknownKind(s.to_string())),
         };
         Ok(k)
@@ -171,7 +178,7 @@ pub struct ParsedEntity {
 ///
 /// Never panics; runs in time linear in the length of the input. Overlapping
 /// candidates are resolved by preferring the longest span, then a fixed kind
-/// priority (email, url, phone, time, amount, duration, ordinal, number). Readings
+/// priority (email, url, phone, time, amount, duration, ordinal, person, number). Readings
 /// of different kinds over exactly the same span (a time and a number, a duration
 /// and an ordinal…) are all returned, at most one per kind, ordered by that
 /// priority; entities are sorted by start.
@@ -257,6 +264,9 @@ fn parse_piece(text: &str, ctx: &ParseContext) -> Vec<ParsedEntity> {
     }
     if ctx.wants(EntityKind::Time) {
         time::scan(&doc, ctx, &mut cands);
+    }
+    if ctx.wants(EntityKind::Person) {
+        person::scan(&doc, &mut cands);
     }
     cands.retain(|c| c.end > c.start && c.end <= doc.len() && ctx.wants(c.kind));
     resolve(&doc, cands)
