@@ -199,6 +199,10 @@ pub struct Reply {
     /// True when this reply was returned again for a retried idempotency key.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub replayed: bool,
+    /// No message, on purpose: a human agent owns the conversation and the user's message
+    /// was routed to them. Otherwise every reply has at least one message.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub silent: bool,
     /// Where the turn's time went, for metrics and traces (not part of the wire shape).
     #[serde(skip)]
     pub timings: TurnTimings,
@@ -768,7 +772,22 @@ impl<'a> TurnRun<'a> {
         } else {
             self.route_intent().await?;
         }
+        self.never_silent();
         Ok(())
+    }
+
+    /// A turn the bot owns always says something: an intent with nothing to do ("yes" with
+    /// no question pending), a response without a variant for this channel or language…
+    /// gets the bot's `anything_else` response, or the built-in one.
+    fn never_silent(&mut self) {
+        if !self.messages.is_empty() || self.session.handoff {
+            return;
+        }
+        self.say_named("anything_else");
+        if self.messages.is_empty() {
+            let text = builtin_text("anything_else", self.language).to_string();
+            self.push_response("anything_else", text, Vec::new());
+        }
     }
 
     async fn understand(&mut self) -> Result<(), Error> {
@@ -1129,6 +1148,7 @@ impl<'a> TurnRun<'a> {
             );
         }
         let messages = std::mem::take(&mut self.messages);
+        let silent = messages.is_empty();
         for m in &messages {
             self.events.push(Event::BotMessage {
                 text: m.text.clone(),
@@ -1174,6 +1194,7 @@ impl<'a> TurnRun<'a> {
             events: reply_events,
             bot_version: self.inner.version.clone(),
             replayed: false,
+            silent,
             timings: self.timings,
         };
         (self.session, envelopes, reply)

@@ -176,6 +176,8 @@ pub(crate) fn builtin_text(key: &str, lang: Language) -> &'static str {
         ("too_many_attempts", Language::En) => "Sorry, I still couldn't get that information.",
         ("action_failed", Language::Zh) => "抱歉，系统暂时无法处理，请稍后再试。",
         ("action_failed", Language::En) => "Sorry, something went wrong on our side. Please try again later.",
+        ("anything_else", Language::Zh) => "好的。还有什么可以帮您？",
+        ("anything_else", Language::En) => "Okay. Is there anything else I can help you with?",
         ("disambiguate", Language::Zh) => "您是想咨询哪一项？",
         ("disambiguate", Language::En) => "Which of these did you mean?",
         ("yes", Language::Zh) => "是的",

@@ -107,6 +107,7 @@ fn reply_and_turn_format() {
         ],
         bot_version: Some("v2".into()),
         replayed: false,
+        silent: false,
         timings: kefu_core::TurnTimings { nlu: std::time::Duration::from_millis(3), ..Default::default() },
     };
     check("reply", &serde_json::to_value(&reply).unwrap());
