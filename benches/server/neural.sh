@@ -15,7 +15,7 @@ OUT=${OUT:-benches/server/neural.json}
 cargo build --release -q -p kefu-server --features neural -p kefu-loadgen
 SERVER=target/release/kefu-server
 LOADGEN=target/release/kefu-loadgen
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. benches/server/common.sh
 work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$work"; }
@@ -33,26 +33,13 @@ for _ in $(seq 1 200); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; s
 printf 'store: "redis://127.0.0.1:%s"\njson_logs: false\nrate_limits: {user_per_minute: 0}\ntenants:\n  default:\n    bot: %s\n' \
   "$rport" "$work/bot" > "$work/kefu.yaml"
 
-start_server() {  # prints "PID PORT SECONDS_TO_READY"
-  local port; port=$(free_port)
-  local t0; t0=$(date +%s.%N)
-  KEFU_LOG=warn "$SERVER" --config "$work/kefu.yaml" --port "$port" >/dev/null 2>&1 &
-  local pid=$!
-  for _ in $(seq 1 12000); do
-    curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break
-    sleep 0.005
-  done
-  local t1; t1=$(date +%s.%N)
-  echo "$pid $port $(python3 -c "print(round($t1-$t0,3))")"
-}
-stop_server() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
-rss_mb() { awk '/VmRSS/{printf "%.1f", $2/1024}' "/proc/$1/status"; }
+CONFIG=(--config "$work/kefu.yaml")
 
 # The first start trains the fused model and caches it in the bot folder; later starts load it.
-read -r pid port first < <(start_server); stop_server "$pid"
+read -r pid port first < <(start_server "${CONFIG[@]}"); stop_server "$pid"
 readies=()
-for _ in 1 2 3; do read -r pid port ready < <(start_server); readies+=("$ready"); stop_server "$pid"; done
-read -r pid port ready < <(start_server); pids+=("$pid")
+for _ in 1 2 3; do read -r pid port ready < <(start_server "${CONFIG[@]}"); readies+=("$ready"); stop_server "$pid"; done
+read -r pid port ready < <(start_server "${CONFIG[@]}"); pids+=("$pid")
 rss0=$(rss_mb "$pid")
 max=$("$LOADGEN" --url "http://127.0.0.1:$port" max --connections "$CONN" --seconds "$SECS")
 rss1=$(rss_mb "$pid")

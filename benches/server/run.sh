@@ -14,37 +14,22 @@ OUT=${OUT:-benches/server/results.json}
 cargo build --release -q -p kefu-server -p kefu-loadgen
 SERVER=target/release/kefu-server
 LOADGEN=target/release/kefu-loadgen
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. benches/server/common.sh
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
-
-# Starts the server (extra args: store), waits for /readyz, prints "PID PORT SECONDS_TO_READY".
-start_server() {
-  local port; port=$(free_port)
-  local t0; t0=$(date +%s.%N)
-  KEFU_LOG=warn "$SERVER" --demo --port "$port" --user-rate-per-minute 0 "$@" >/dev/null 2>&1 &
-  local pid=$!
-  for _ in $(seq 1 2000); do
-    if curl -sf "http://127.0.0.1:$port/readyz" >/dev/null; then break; fi
-    sleep 0.005
-  done
-  local t1; t1=$(date +%s.%N)
-  echo "$pid $port $(python3 -c "print(round($t1-$t0,3))")"
-}
-stop_server() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
-rss_mb() { awk '/VmRSS/{printf "%.1f", $2/1024}' "/proc/$1/status"; }
+DEMO=(--demo --user-rate-per-minute 0)
 
 # The bot's intent model is trained once and cached; cold starts below read it.
-read -r pid port ready < <(start_server); stop_server "$pid"
+read -r pid port ready < <(start_server "${DEMO[@]}"); stop_server "$pid"
 
 readies=()
-for _ in 1 2 3 4 5; do read -r pid port ready < <(start_server); readies+=("$ready"); stop_server "$pid"; done
+for _ in 1 2 3 4 5; do read -r pid port ready < <(start_server "${DEMO[@]}"); readies+=("$ready"); stop_server "$pid"; done
 echo "cold start to /readyz (5 runs): ${readies[*]} s"
 
 run_store() {  # $1 label, rest: server args
   local label=$1; shift
-  read -r pid port ready < <(start_server "$@"); pids+=("$pid")
+  read -r pid port ready < <(start_server "${DEMO[@]}" "$@"); pids+=("$pid")
   local url="http://127.0.0.1:$port"
   local rss0; rss0=$(rss_mb "$pid")
   local max; max=$("$LOADGEN" --url "$url" max --connections "$CONN" --seconds "$SECS")
