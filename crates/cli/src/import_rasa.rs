@@ -462,54 +462,23 @@ impl Reader {
 
     /// Parses Rasa's inline entity annotations out of an example.
     fn example(&self, raw: &str, loc: Loc) -> Result<Example, ImportError> {
-        let mut text = String::new();
-        let mut annotations = Vec::new();
-        let mut last = 0;
-        for found in find_annotations(raw) {
-            text.push_str(&raw[last..found.start]);
-            text.push_str(found.text);
-            last = found.end;
-            match found.form {
-                Form::Entity { entity, value } => annotations.push(Annotation {
-                    entity: entity.trim().to_string(),
-                    text: found.text.to_string(),
-                    value: value.map(|v| v.trim().to_string()),
-                    role_or_group: false,
-                }),
-                Form::Object(json) => annotations.push(self.dict_annotation(json, found.text, &loc)?),
-                Form::List(items) => {
-                    for json in json_objects(items) {
-                        annotations.push(self.dict_annotation(json, found.text, &loc)?);
-                    }
-                }
-            }
-        }
-        text.push_str(&raw[last..]);
-        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let parsed = kefu::core::bot::parse_annotated(raw).map_err(|message| ImportError::Malformed {
+            path: loc.file.clone(),
+            line: loc.line,
+            message,
+        })?;
+        let annotations = parsed
+            .annotations
+            .into_iter()
+            .map(|a| Annotation {
+                entity: a.entity,
+                text: a.text,
+                value: a.value,
+                role_or_group: a.role.is_some() || a.group.is_some(),
+            })
+            .collect();
+        let text = parsed.text.split_whitespace().collect::<Vec<_>>().join(" ");
         Ok(Example { text, annotations, loc })
-    }
-
-    fn dict_annotation(&self, json: &str, span: &str, loc: &Loc) -> Result<Annotation, ImportError> {
-        let bad = |message: String| ImportError::Malformed { path: loc.file.clone(), line: loc.line, message };
-        let value: serde_json::Value = serde_json::from_str(json)
-            .map_err(|e| bad(format!("entity annotation `[{span}]{json}` is not valid JSON: {e}")))?;
-        let Some(obj) = value.as_object() else {
-            return Err(bad(format!("entity annotation `[{span}]{json}` must be a JSON object")));
-        };
-        let Some(entity) = obj.get("entity").and_then(|e| e.as_str()).filter(|e| !e.trim().is_empty()) else {
-            return Err(bad(format!("entity annotation `[{span}]{json}` needs an \"entity\" name")));
-        };
-        let value = match obj.get("value") {
-            None | Some(serde_json::Value::Null) => None,
-            Some(serde_json::Value::String(s)) => Some(s.trim().to_string()),
-            Some(other) => Some(other.to_string()),
-        };
-        Ok(Annotation {
-            entity: entity.trim().to_string(),
-            text: span.to_string(),
-            value,
-            role_or_group: obj.contains_key("role") || obj.contains_key("group"),
-        })
     }
 }
 
@@ -1111,107 +1080,4 @@ fn print_summary(a: &Args, conv: &Converted, files: &[(&str, String)]) {
          collect.",
         a.bot_dir.join("responses.yaml").display()
     );
-}
-
-/// One inline annotation of a Rasa example: `[text](entity)`, `[text](entity:value)`,
-/// `[text]{json object}` or `[text][json object, …]`.
-struct Found<'a> {
-    /// Byte range of the whole annotation in the example.
-    start: usize,
-    end: usize,
-    /// The annotated words.
-    text: &'a str,
-    form: Form<'a>,
-}
-
-enum Form<'a> {
-    Entity {
-        entity: &'a str,
-        value: Option<&'a str>,
-    },
-    /// `{…}` including the braces.
-    Object(&'a str),
-    /// The inside of `[…]`.
-    List(&'a str),
-}
-
-/// Scans an example left to right for annotations; brackets that do not form one are text.
-fn find_annotations(raw: &str) -> Vec<Found<'_>> {
-    let mut out = Vec::new();
-    let mut from = 0;
-    while let Some(open) = raw[from..].find('[').map(|i| from + i) {
-        let Some(found) = annotation_at(raw, open) else {
-            from = open + 1;
-            continue;
-        };
-        from = found.end;
-        out.push(found);
-    }
-    out
-}
-
-/// The annotation starting at the `[` at byte `open`, if there is one.
-fn annotation_at(raw: &str, open: usize) -> Option<Found<'_>> {
-    let close = open + 1 + raw[open + 1..].find(']')?;
-    let text = &raw[open + 1..close];
-    if text.trim().is_empty() || text.contains('[') {
-        return None;
-    }
-    let rest = &raw[close + 1..];
-    let (form, len) = match rest.chars().next()? {
-        '(' => {
-            let inner_len = rest[1..].find(')')?;
-            let inner = &rest[1..1 + inner_len];
-            let (entity, value) = match inner.split_once(':') {
-                Some((e, v)) => (e, Some(v).filter(|v| !v.trim().is_empty())),
-                None => (inner, None),
-            };
-            if entity.trim().is_empty() {
-                return None;
-            }
-            (Form::Entity { entity, value }, inner_len + 2)
-        }
-        '{' => {
-            let inner_len = rest.find('}')?;
-            (Form::Object(&rest[..=inner_len]), inner_len + 1)
-        }
-        '[' => {
-            let inner_len = rest[1..].find(']')?;
-            (Form::List(&rest[1..1 + inner_len]), inner_len + 2)
-        }
-        _ => return None,
-    };
-    Some(Found { start: open, end: close + 1 + len, text, form })
-}
-
-/// The `{…}` objects of a list annotation (annotation objects hold no nested braces).
-fn json_objects(list: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut from = 0;
-    while let Some(open) = list[from..].find('{').map(|i| from + i) {
-        let Some(len) = list[open..].find('}') else { break };
-        out.push(&list[open..=open + len]);
-        from = open + len + 1;
-    }
-    out
-}
-
-#[cfg(test)]
-mod annotation_tests {
-    use super::*;
-
-    #[test]
-    fn every_annotation_form_is_found_and_plain_brackets_are_text() {
-        let raw = r#"send [50](amount:fifty) to [Anna]{"entity": "person"} via [card][{"entity":"m"},{"entity":"n"}] [x] (y)"#;
-        let found = find_annotations(raw);
-        assert_eq!(found.len(), 3);
-        assert!(matches!(found[0].form, Form::Entity { entity: "amount", value: Some("fifty") }));
-        assert_eq!(found[0].text, "50");
-        assert!(matches!(found[1].form, Form::Object(r#"{"entity": "person"}"#)));
-        let Form::List(items) = found[2].form else { panic!("list form") };
-        assert_eq!(json_objects(items), vec![r#"{"entity":"m"}"#, r#"{"entity":"n"}"#]);
-        assert_eq!(&raw[found[2].end..], " [x] (y)");
-        assert!(find_annotations("[unclosed(x) and [](e)").is_empty());
-        assert!(matches!(find_annotations("[东西](item)")[0].form, Form::Entity { entity: "item", value: None }));
-    }
 }

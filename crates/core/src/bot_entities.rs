@@ -102,5 +102,7 @@ fn entity(kind: &str, text: &str, start: usize, end: usize, value: serde_json::V
         end: text[..end].chars().count(),
         text: text[start..end].to_string(),
         value,
+        role: None,
+        group: None,
     }
 }

@@ -790,6 +790,11 @@ impl<'a> TurnRun<'a> {
         }
     }
 
+    /// The turn's wall-clock time in the bot's time zone.
+    pub(crate) fn local_now(&self) -> chrono::NaiveDateTime {
+        self.now.with_timezone(&self.inner.tz).naive_local()
+    }
+
     async fn understand(&mut self) -> Result<(), Error> {
         if let Some(name) = self.text.strip_prefix('/').map(str::trim) {
             if self.bot().intents.contains_key(name) {
@@ -810,11 +815,7 @@ impl<'a> TurnRun<'a> {
         }
         let past_leaning =
             self.interpretation.confident().and_then(|i| self.bot().intents.get(i)).is_some_and(|i| i.past_dates);
-        let ctx = ExtractionContext {
-            language: self.language,
-            now: self.now.with_timezone(&self.inner.tz).naive_local(),
-            past_leaning,
-        };
+        let ctx = ExtractionContext { language: self.language, now: self.local_now(), past_leaning };
         self.entities = self.inner.extractor.extract(&self.text, &ctx);
         self.timings.nlu += started.elapsed();
         if !self.entities.is_empty() {

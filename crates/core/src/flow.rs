@@ -9,6 +9,7 @@ use crate::nlu::Entity;
 use crate::policy::{is_affirm, is_cancel, is_deny, yes_no_buttons, Interpretation};
 use crate::response::{interpolate, nth_text, value_text, RenderedButton};
 use crate::session::ActiveFlow;
+use crate::slot_fill::Plan;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -26,10 +27,14 @@ pub(crate) fn slot_value(e: &Entity) -> Value {
 }
 
 enum Fill {
-    /// At least one slot got a new value.
+    /// At least one slot got a new value (or was cleared to be asked again).
     Changed,
     /// The value for the requested slot was rejected (the message was already said).
     Rejected,
+    /// The message repeats values the slots already hold.
+    Unchanged,
+    /// An unclear correction: which slot was meant has been asked.
+    Asked,
     /// Nothing in the message fills a slot.
     Nothing,
 }
@@ -52,9 +57,8 @@ impl TurnRun<'_> {
         self.session.flow =
             Some(ActiveFlow { name: name.to_string(), requested_slot: None, attempts: 0, confirming: false });
         self.emit(Event::FlowStarted { flow: name.to_string() });
-        if let Fill::Rejected = self.fill_from_entities().await? {
-            // the invalid message was said; the prompt follows from next_step
-        }
+        // A rejected value's message was said; an unclear one asked; the prompt follows.
+        self.fill_from_entities().await?;
         self.next_step().await
     }
 
@@ -77,8 +81,8 @@ impl TurnRun<'_> {
         }
         if active.confirming {
             match self.fill_from_entities().await? {
-                Fill::Changed | Fill::Rejected => return self.next_step().await,
-                Fill::Nothing => {}
+                Fill::Changed | Fill::Rejected | Fill::Asked => return self.next_step().await,
+                Fill::Unchanged | Fill::Nothing => {}
             }
             if is_affirm(&self.text) || self.interpretation.confident() == Some("affirm") {
                 return self.complete_flow(&def).await;
@@ -93,9 +97,9 @@ impl TurnRun<'_> {
             return self.next_step().await;
         }
         match self.fill_from_entities().await? {
-            Fill::Changed => return self.next_step().await,
+            Fill::Changed | Fill::Asked => return self.next_step().await,
             Fill::Rejected => return self.reask().await,
-            Fill::Nothing => {}
+            Fill::Unchanged | Fill::Nothing => {}
         }
         if self.switch_flow(&active.name).await? {
             return Ok(());
@@ -156,8 +160,8 @@ impl TurnRun<'_> {
         self.answer_from_kb(threshold).await
     }
 
-    /// Fills every slot of the active flow that an entity of this message provides;
-    /// a different value for a filled slot is a correction.
+    /// Fills the slots of the active flow that this message gives values for (see
+    /// [`TurnRun::plan_fill`]); a different value for a filled slot is a correction.
     async fn fill_from_entities(&mut self) -> Result<Fill, Error> {
         let Some(active) = self.session.flow.clone() else {
             return Ok(Fill::Nothing);
@@ -165,14 +169,26 @@ impl TurnRun<'_> {
         let Some(def) = self.flow_def(&active.name).cloned() else {
             return Ok(Fill::Nothing);
         };
-        let mut used: Vec<usize> = Vec::new();
+        let fills = match self.plan_fill(&def, &active) {
+            Plan::Nothing => return Ok(Fill::Nothing),
+            Plan::Ambiguous => {
+                self.say_named("correction_unclear");
+                return Ok(Fill::Asked);
+            }
+            Plan::Reask(si) => {
+                let slot = def.slots[si].slot.clone();
+                self.set_slot(&slot, Value::Null);
+                return Ok(Fill::Changed);
+            }
+            Plan::Fill(fills) => fills,
+        };
         let mut result = Fill::Nothing;
-        for fs in &def.slots {
-            let Some((idx, value)) = self.value_from_entities(&fs.slot, &used) else {
-                continue;
-            };
-            used.push(idx);
+        for (si, value) in fills {
+            let fs = &def.slots[si];
             if self.session.slots.get(&fs.slot) == Some(&value) {
+                if matches!(result, Fill::Nothing) {
+                    result = Fill::Unchanged;
+                }
                 continue;
             }
             if self.accept(fs, value).await {
@@ -184,42 +200,15 @@ impl TurnRun<'_> {
         Ok(result)
     }
 
-    fn value_from_entities(&self, slot: &str, used: &[usize]) -> Option<(usize, Value)> {
-        let def = self.bot().slots.get(slot)?;
-        let kind = def.entity.as_deref().or(def.slot_type.builtin_kind());
-        if let Some(kind) = kind {
-            return self
-                .entities
-                .iter()
-                .enumerate()
-                .find(|(i, e)| e.kind == kind && !used.contains(i))
-                .map(|(i, e)| (i, slot_value(e)));
-        }
-        if def.slot_type == SlotType::Categorical {
-            let lower = self.text.to_lowercase();
-            return def
-                .values
-                .iter()
-                .find(|v| lower.contains(&v.to_lowercase()))
-                .map(|v| (usize::MAX, Value::String(v.clone())));
-        }
-        None
-    }
-
     /// The answer to the requested slot taken from the text itself (free text, yes/no).
     fn value_from_text(&self, fs: &FlowSlot) -> Option<Value> {
         let def = self.bot().slots.get(&fs.slot)?;
         match def.slot_type {
             SlotType::Bool if is_affirm(&self.text) => Some(Value::Bool(true)),
             // A bare number answering "how much?" is an amount in the bot's currency.
-            SlotType::Amount => self.entities.iter().find(|e| e.kind == "number").map(|e| {
-                let mut amount = serde_json::Map::new();
-                amount.insert("value".into(), slot_value(e));
-                if let Some(c) = &self.bot().bot.currency {
-                    amount.insert("currency".into(), Value::String(c.clone()));
-                }
-                Value::Object(amount)
-            }),
+            SlotType::Amount => {
+                self.entities.iter().find(|e| e.kind == "number").map(|e| self.amount_of(slot_value(e)))
+            }
             SlotType::Bool if is_deny(&self.text) => Some(Value::Bool(false)),
             SlotType::Text if def.entity.is_none() && !self.text.is_empty() => {
                 let elsewhere = match &self.interpretation {
@@ -304,7 +293,7 @@ impl TurnRun<'_> {
         let Some(def) = self.flow_def(&active.name).cloned() else {
             return Ok(());
         };
-        if let Some(fs) = def.slots.iter().find(|s| !self.session.slots.contains_key(&s.slot)) {
+        if let Some(fs) = def.slots.iter().find(|s| self.is_asked(s) && !self.session.slots.contains_key(&s.slot)) {
             if active.requested_slot.as_deref() != Some(fs.slot.as_str()) {
                 active.requested_slot = Some(fs.slot.clone());
                 active.attempts = 1;
@@ -316,6 +305,13 @@ impl TurnRun<'_> {
             self.session.flow = Some(active);
             self.prompt(fs, attempt);
             return Ok(());
+        }
+        for fs in &def.slots {
+            if !self.session.slots.contains_key(&fs.slot) {
+                if let Some(value) = self.slot_default(fs) {
+                    self.set_slot(&fs.slot, value);
+                }
+            }
         }
         if let Some(confirm) = &def.confirm {
             active.confirming = true;

@@ -37,6 +37,7 @@ pub mod text;
 mod bot_entities;
 mod flow;
 mod policy;
+mod slot_fill;
 
 pub use action::{ActionCall, ActionError, ActionHandler, ActionOutcome, FnAction, WebhookPolicy};
 pub use answer::{AnswerError, AnswerPieces, AnswerRequest, AnswerWriter};

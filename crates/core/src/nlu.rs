@@ -36,6 +36,12 @@ pub struct Entity {
     pub text: String,
     /// The resolved value.
     pub value: serde_json::Value,
+    /// Role of a learned entity (`from`/`to` city), as annotated in the training examples.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// Group of a learned entity, binding entities that belong together.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
 }
 
 /// What an extractor needs to resolve relative values ("明天", "next Friday").

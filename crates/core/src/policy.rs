@@ -178,6 +178,10 @@ pub(crate) fn builtin_text(key: &str, lang: Language) -> &'static str {
         ("action_failed", Language::En) => "Sorry, something went wrong on our side. Please try again later.",
         ("anything_else", Language::Zh) => "好的。还有什么可以帮您？",
         ("anything_else", Language::En) => "Okay. Is there anything else I can help you with?",
+        ("correction_unclear", Language::Zh) => "抱歉，您想修改的是哪一项？请连同名称一起告诉我，比如「金额改成600」。",
+        ("correction_unclear", Language::En) => {
+            "Sorry, which detail should I change? Please name it, for example \"change the amount to 45\"."
+        }
         ("disambiguate", Language::Zh) => "您是想咨询哪一项？",
         ("disambiguate", Language::En) => "Which of these did you mean?",
         ("yes", Language::Zh) => "是的",

@@ -97,6 +97,8 @@ fn reply_and_turn_format() {
             end: 16,
             text: "$12.50".into(),
             value: serde_json::json!({"value": 12.5, "currency": "USD"}),
+            role: None,
+            group: None,
         }],
         slots: [("order_id".to_string(), serde_json::json!("SO123456"))].into(),
         flow: Some("returns".into()),

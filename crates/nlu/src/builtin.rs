@@ -25,6 +25,8 @@ impl EntityExtractor for BuiltinEntityExtractor {
                 end: e.end,
                 text: e.text,
                 value: e.value,
+                role: None,
+                group: None,
             })
             .collect()
     }

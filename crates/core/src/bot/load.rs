@@ -287,6 +287,7 @@ impl Accumulator {
             responses: self.responses.into_iter().map(|(k, (v, _))| (k, v)).collect(),
             actions: self.actions.into_iter().map(|(k, (v, _))| (k, v)).collect(),
             faq: self.faq.into_iter().map(|(e, _)| e).collect(),
+            annotations: Vec::new(),
             tables: BTreeMap::new(),
         };
         let mut problems = self.problems;

@@ -29,6 +29,33 @@ impl OneOrMany {
     }
 }
 
+/// One value for every language, or one per language (`{zh: CNY, en: USD}`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PerLanguage<T> {
+    /// Per language; a language without an entry has none.
+    ByLanguage(BTreeMap<Language, T>),
+    /// The same in every language.
+    All(T),
+}
+
+impl<T> PerLanguage<T> {
+    /// The value for `lang`.
+    pub fn get(&self, lang: Language) -> Option<&T> {
+        match self {
+            PerLanguage::All(v) => Some(v),
+            PerLanguage::ByLanguage(m) => m.get(&lang),
+        }
+    }
+}
+
+impl BotMeta {
+    /// The currency of bare amounts in `lang`.
+    pub fn currency_for(&self, lang: Language) -> Option<&str> {
+        self.currency.as_ref().and_then(|c| c.get(lang)).map(String::as_str)
+    }
+}
+
 /// `bot:` — identity and defaults.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,9 +70,10 @@ pub struct BotMeta {
     /// IANA time zone for resolving dates ("明天", "next Friday").
     #[serde(default = "default_timezone")]
     pub timezone: String,
-    /// ISO 4217 currency of bare amounts: "三百五" answering an `amount` question means 350 of it.
+    /// ISO 4217 currency of bare amounts: "三百五" answering an `amount` question means 350 of
+    /// it. One code, or one per language (`{zh: CNY, en: USD}`).
     #[serde(default)]
-    pub currency: Option<String>,
+    pub currency: Option<PerLanguage<String>>,
     /// Free-form description.
     #[serde(default)]
     pub description: Option<String>,
@@ -239,6 +267,17 @@ pub struct SlotDef {
     /// Allowed values for `categorical` slots.
     #[serde(default)]
     pub values: Vec<String>,
+    /// Only entities with this role fill it (`[北京]{"entity": "city", "role": "from"}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// Value a form uses when the user did not give one: a value, `today`/`tomorrow`/`now`
+    /// for time slots, or one per language (`{zh: CNY, en: USD}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<serde_json::Value>,
+    /// Words that name this slot in a correction ("不对，**金额**应该是六百", "change the
+    /// **date**"), per language; the slot's name and prompts are used as well.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub mentions: BTreeMap<Language, Vec<String>>,
 }
 
 fn text_type() -> SlotType {
@@ -270,6 +309,8 @@ pub struct FlowSlot {
     /// Slot name.
     pub slot: String,
     /// Prompts per language; the n-th prompt is used for the n-th attempt (the last repeats).
+    /// Only a slot the form asks for needs one.
+    #[serde(default)]
     pub prompt: Localized,
     /// Checks on the value.
     #[serde(default)]
@@ -280,6 +321,12 @@ pub struct FlowSlot {
     /// Buttons offered with the prompt.
     #[serde(default)]
     pub buttons: Vec<crate::response::Button>,
+    /// `false`: never asked; filled when the user says it, else from its default.
+    #[serde(default = "yes")]
+    pub required: bool,
+    /// Default for this form (overrides the slot's `default`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<serde_json::Value>,
 }
 
 /// What happens when a form ends.
@@ -407,6 +454,9 @@ pub struct BotDefinition {
     pub actions: BTreeMap<String, ActionDef>,
     /// FAQ entries.
     pub faq: Vec<FaqEntry>,
+    /// Entity annotations of the intent examples (taken out of the example texts on load).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub annotations: Vec<crate::bot::AnnotatedExample>,
     /// Tables loaded for lookup actions: file name → rows.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tables: BTreeMap<String, Vec<BTreeMap<String, serde_json::Value>>>,

@@ -1,5 +1,6 @@
 //! Cross-reference checks of a merged bot definition.
 
+use super::annotation::{parse_annotated, AnnotatedExample};
 use super::load::Origins;
 use super::model::*;
 use super::problem::Problem;
@@ -32,7 +33,12 @@ pub(crate) fn validate(def: &mut BotDefinition, dir: &Path, o: &Origins, problem
             def.bot.timezone
         )));
     }
-    if let Some(c) = &def.bot.currency {
+    let currencies: Vec<&String> = match &def.bot.currency {
+        None => Vec::new(),
+        Some(PerLanguage::All(c)) => vec![c],
+        Some(PerLanguage::ByLanguage(m)) => m.values().collect(),
+    };
+    for c in currencies {
         if c.len() != 3 || !c.chars().all(|ch| ch.is_ascii_uppercase()) {
             problems.push(bot_problem(format!("`bot.currency` `{c}` is not an ISO 4217 code such as CNY or USD")));
         }
@@ -66,6 +72,37 @@ pub(crate) fn validate(def: &mut BotDefinition, dir: &Path, o: &Origins, problem
     let missing_langs = |present: &dyn Fn(Language) -> bool| -> Vec<String> {
         langs.iter().filter(|l| !present(**l)).map(|l| l.to_string()).collect()
     };
+
+    // Entity annotations: taken out of the examples, kept for the entity tagger.
+    let mut annotations = Vec::new();
+    for (name, intent) in def.intents.iter_mut() {
+        for (lang, examples) in intent.examples.iter_mut() {
+            for example in examples.iter_mut() {
+                if !example.contains('[') {
+                    continue;
+                }
+                match parse_annotated(example) {
+                    Ok(parsed) => {
+                        if !parsed.annotations.is_empty() {
+                            annotations.push(AnnotatedExample {
+                                language: *lang,
+                                intent: name.clone(),
+                                text: parsed.text.clone(),
+                                annotations: parsed.annotations,
+                            });
+                        }
+                        *example = parsed.text;
+                    }
+                    Err(m) => {
+                        problems.push(o.problem("intents", name, &["examples"], None, format!("intent `{name}`: {m}")))
+                    }
+                }
+            }
+        }
+    }
+    def.annotations = annotations;
+    let learned: BTreeSet<String> =
+        def.annotations.iter().flat_map(|a| a.annotations.iter().map(|x| x.entity.clone())).collect();
 
     // Intents.
     for (name, intent) in &def.intents {
@@ -157,8 +194,25 @@ pub(crate) fn validate(def: &mut BotDefinition, dir: &Path, o: &Origins, problem
     for (name, s) in &def.slots {
         let pb = |field: &[&str], m: String| o.problem("slots", name, field, None, m);
         if let Some(ent) = &s.entity {
-            if !def.entities.contains_key(ent) && !BUILTIN_ENTITIES.contains(&ent.as_str()) {
-                problems.push(pb(&["entity"], format!("slot `{name}` is filled by unknown entity `{ent}`")));
+            if !def.entities.contains_key(ent) && !BUILTIN_ENTITIES.contains(&ent.as_str()) && !learned.contains(ent) {
+                problems.push(pb(
+                    &["entity"],
+                    format!(
+                        "slot `{name}` is filled by unknown entity `{ent}` (declare it in `entities:` or annotate it \
+                         in intent examples: `[words]({ent})`)"
+                    ),
+                ));
+            }
+        }
+        if let Some(d) = &s.default {
+            if let Err(m) = check_default(d, s.slot_type, &langs) {
+                problems.push(pb(&["default"], format!("slot `{name}`: {m}")));
+            }
+        }
+        for lang in s.mentions.keys() {
+            if !langs.contains(lang) {
+                problems
+                    .push(pb(&["mentions"], format!("slot `{name}` has mentions in {lang}, not in `bot.languages`")));
             }
         }
         if s.slot_type == SlotType::Categorical && s.values.is_empty() && s.entity.is_none() {
@@ -191,8 +245,15 @@ pub(crate) fn validate(def: &mut BotDefinition, dir: &Path, o: &Origins, problem
             if !seen.insert(fs.slot.as_str()) {
                 problems.push(here(format!("flow `{name}` asks for slot `{}` twice", fs.slot)));
             }
+            let slot_def = def.slots.get(&fs.slot);
+            if let (Some(d), Some(sd)) = (&fs.default, slot_def) {
+                if let Err(m) = check_default(d, sd.slot_type, &langs) {
+                    problems.push(here(format!("flow `{name}`, slot `{}`: {m}", fs.slot)));
+                }
+            }
+            let asked = fs.required && fs.default.is_none() && slot_def.is_none_or(|d| d.default.is_none());
             let missing = missing_langs(&|l| fs.prompt.get(&l).is_some_and(|p| !p.as_slice().is_empty()));
-            if !missing.is_empty() {
+            if asked && !missing.is_empty() {
                 problems.push(here(format!(
                     "flow `{name}`: the prompt for `{}` is missing in {} (missing translation)",
                     fs.slot,
@@ -419,6 +480,31 @@ pub(crate) fn placeholders(template: &str) -> Vec<String> {
 fn load_table(path: &Path) -> Result<Vec<std::collections::BTreeMap<String, serde_json::Value>>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
     serde_yaml::from_str(&text).map_err(|e| format!("must be a YAML list of rows: {e}"))
+}
+
+/// A default is a value of the slot's type, a date word for time slots, or one per language.
+fn check_default(d: &serde_json::Value, ty: SlotType, langs: &[Language]) -> Result<(), String> {
+    if let Some(per_language) = crate::slot_fill::per_language_default(d) {
+        for (lang, v) in per_language {
+            if !langs.contains(&lang) {
+                return Err(format!("the default for {lang} is for a language not in `bot.languages`"));
+            }
+            check_default(v, ty, langs)?;
+        }
+        return Ok(());
+    }
+    match (ty, d) {
+        (_, serde_json::Value::Null) => Err("`default` is empty".into()),
+        (SlotType::Time, serde_json::Value::String(s)) if crate::slot_fill::time_default_is_known(s) => Ok(()),
+        (SlotType::Time, _) => {
+            Err(format!("the default of a time slot is `today`, `tomorrow`, `now` or a date like 2026-12-24, got {d}"))
+        }
+        (SlotType::Number, v) if !v.is_number() => {
+            Err(format!("the default of a number slot must be a number, got {d}"))
+        }
+        (SlotType::Bool, v) if !v.is_boolean() => Err(format!("the default of a bool slot is true or false, got {d}")),
+        _ => Ok(()),
+    }
 }
 
 fn one_line(s: &str) -> String {

@@ -1,0 +1,334 @@
+//! Which slots a message fills: entities matched to the slots of the active form by kind,
+//! role, the words around them and what was asked; corrections of filled slots; defaults.
+
+use crate::language::Language;
+use serde_json::Value;
+
+/// A default written per language (`{zh: CNY, en: USD}`): every key is a language code.
+pub(crate) fn per_language_default(d: &Value) -> Option<Vec<(Language, &Value)>> {
+    let obj = d.as_object()?;
+    if obj.is_empty() {
+        return None;
+    }
+    obj.iter().map(|(k, v)| k.parse::<Language>().ok().map(|l| (l, v))).collect()
+}
+
+/// Date words a time slot's default may use, besides an ISO date.
+pub(crate) fn time_default_is_known(s: &str) -> bool {
+    matches!(s.trim(), "today" | "tomorrow" | "yesterday" | "now")
+        || chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").is_ok()
+        || chrono::NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M:%S").is_ok()
+}
+
+use crate::bot::{FlowDef, FlowSlot, SlotDef, SlotType, BUILTIN_ENTITIES};
+use crate::engine::TurnRun;
+use crate::flow::slot_value;
+use crate::nlu::Entity;
+use crate::session::ActiveFlow;
+
+/// What a message does to the slots of the active form.
+pub(crate) enum Plan {
+    /// Values for these flow slots (index into the form's slots), in form order.
+    Fill(Vec<(usize, Value)>),
+    /// A correction whose target cannot be told (two filled slots take the same value kind).
+    Ambiguous,
+    /// A correction that names a slot without a new value ("the date is wrong"): ask it again.
+    Reask(usize),
+    /// Nothing in the message concerns the form's slots.
+    Nothing,
+}
+
+/// Words that announce a correction of something said before.
+pub(crate) fn is_correction(text: &str) -> bool {
+    let t = text.to_lowercase();
+    const ZH: [&str; 16] = [
+        "不对",
+        "错了",
+        "不是",
+        "改成",
+        "改为",
+        "改到",
+        "换成",
+        "应该是",
+        "更正",
+        "改一下",
+        "搞错",
+        "写错",
+        "说错",
+        "其实是",
+        "重新",
+        "修改",
+    ];
+    const EN: [&str; 16] = [
+        "change",
+        "actually",
+        "instead",
+        "make it",
+        "correct",
+        "wrong",
+        "rather",
+        "i meant",
+        "should be",
+        "update",
+        "mistake",
+        "not ",
+        "no,",
+        "no ",
+        "oops",
+        "sorry,",
+    ];
+    ZH.iter().any(|w| t.contains(w)) || EN.iter().any(|w| t.starts_with(w) || t.contains(&format!(" {w}")))
+}
+
+/// Words too common in prompts to name a slot.
+const GENERIC_EN: [&str; 40] = [
+    "the", "and", "what", "what's", "whats", "which", "please", "could", "would", "you", "your", "yours", "for",
+    "with", "this", "that", "tell", "send", "give", "like", "want", "need", "again", "sure", "let", "know", "me",
+    "can", "are", "is", "it", "to", "of", "a", "an", "do", "does", "how", "any", "just",
+];
+const GENERIC_ZH: [&str; 24] = [
+    "请问", "多少", "是多", "什么", "一下", "您的", "麻烦", "告诉", "请告", "诉我", "哪个", "哪一", "您要", "需要",
+    "可以", "好的", "我们", "帮您", "是什", "么时", "少呢", "一个", "是哪", "您想",
+];
+
+/// Terms that name a slot of a form in `lang`: its declared mentions, the words of its name,
+/// and the words (en) or character pairs (zh) of its prompts that no other slot's prompt uses.
+fn slot_terms(def: &FlowDef, slot_defs: &[Option<&SlotDef>], lang: Language) -> Vec<Vec<String>> {
+    let prompt_terms: Vec<std::collections::BTreeSet<String>> = def
+        .slots
+        .iter()
+        .map(|fs| {
+            let mut terms = std::collections::BTreeSet::new();
+            for text in fs.prompt.get(&lang).map(|p| p.as_slice()).unwrap_or_default() {
+                terms.extend(text_terms(&strip_placeholders(text)));
+            }
+            terms
+        })
+        .collect();
+    def.slots
+        .iter()
+        .enumerate()
+        .map(|(i, fs)| {
+            let mut out: Vec<String> = slot_defs[i]
+                .and_then(|d| d.mentions.get(&lang))
+                .map(|m| m.iter().map(|w| w.to_lowercase()).collect())
+                .unwrap_or_default();
+            out.extend(fs.slot.split('_').filter(|w| w.len() >= 3).map(str::to_lowercase));
+            out.extend(
+                prompt_terms[i]
+                    .iter()
+                    .filter(|t| prompt_terms.iter().enumerate().all(|(j, other)| j == i || !other.contains(*t)))
+                    .cloned(),
+            );
+            out
+        })
+        .collect()
+}
+
+fn strip_placeholders(text: &str) -> String {
+    let mut out = String::new();
+    let mut depth = 0;
+    for c in text.chars() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth = (depth - 1).max(0),
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Content words (Latin letters) and pairs of adjacent Han characters.
+fn text_terms(text: &str) -> Vec<String> {
+    let lower = text.to_lowercase();
+    let mut out: Vec<String> = lower
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '\''))
+        .filter(|w| w.len() >= 3 && !GENERIC_EN.contains(w) && !w.chars().all(|c| c.is_ascii_digit()))
+        .map(str::to_string)
+        .collect();
+    let han: Vec<char> = lower.chars().collect();
+    for pair in han.windows(2) {
+        if pair.iter().all(|c| crate::language::is_cjk(*c)) {
+            let s: String = pair.iter().collect();
+            if !GENERIC_ZH.contains(&s.as_str()) {
+                out.push(s);
+            }
+        }
+    }
+    out
+}
+
+/// Whether `window` mentions one of `terms` (English words match on a shared stem).
+fn mentions(window: &str, terms: &[String]) -> bool {
+    let lower = window.to_lowercase();
+    let words: Vec<&str> = lower.split(|c: char| !(c.is_ascii_alphanumeric() || c == '\'')).collect();
+    terms.iter().any(|t| {
+        if t.chars().any(crate::language::is_cjk) {
+            lower.contains(t.as_str())
+        } else {
+            words
+                .iter()
+                .any(|w| w == t || (w.len() >= 4 && t.len() >= 4 && (w.starts_with(t.as_str()) || t.starts_with(*w))))
+        }
+    })
+}
+
+impl TurnRun<'_> {
+    /// A slot the form asks for: required and without a default.
+    pub(crate) fn is_asked(&self, fs: &FlowSlot) -> bool {
+        fs.required && fs.default.is_none() && self.bot().slots.get(&fs.slot).is_none_or(|d| d.default.is_none())
+    }
+
+    /// The default of a form slot for this turn: its value in the turn's language, date words
+    /// resolved against today in the bot's time zone, bare numbers of amount slots in the
+    /// language's currency.
+    pub(crate) fn slot_default(&self, fs: &FlowSlot) -> Option<Value> {
+        let slot = self.bot().slots.get(&fs.slot)?;
+        let raw = fs.default.as_ref().or(slot.default.as_ref())?;
+        let raw = match per_language_default(raw) {
+            Some(per) => per.into_iter().find(|(l, _)| *l == self.language).map(|(_, v)| v)?,
+            None => raw,
+        };
+        match (slot.slot_type, raw) {
+            (SlotType::Time, Value::String(word)) => {
+                let today = self.local_now();
+                let (at, grain) = match word.trim() {
+                    "now" => (chrono::Timelike::with_nanosecond(&today, 0).unwrap_or(today), "second"),
+                    "today" => (today.date().and_time(chrono::NaiveTime::MIN), "day"),
+                    "tomorrow" => ((today.date() + chrono::Days::new(1)).and_time(chrono::NaiveTime::MIN), "day"),
+                    "yesterday" => ((today.date() - chrono::Days::new(1)).and_time(chrono::NaiveTime::MIN), "day"),
+                    other => match chrono::NaiveDate::parse_from_str(other, "%Y-%m-%d") {
+                        Ok(d) => (d.and_time(chrono::NaiveTime::MIN), "day"),
+                        Err(_) => (chrono::NaiveDateTime::parse_from_str(other, "%Y-%m-%dT%H:%M:%S").ok()?, "second"),
+                    },
+                };
+                Some(serde_json::json!({
+                    "type": "instant", "value": at.format("%Y-%m-%dT%H:%M:%S").to_string(), "grain": grain
+                }))
+            }
+            (SlotType::Amount, Value::Number(n)) => Some(self.amount_of(Value::Number(n.clone()))),
+            (_, v) => Some(v.clone()),
+        }
+    }
+
+    /// `{"value": n, "currency": <the language's currency>}`.
+    pub(crate) fn amount_of(&self, n: Value) -> Value {
+        let mut amount = serde_json::Map::new();
+        amount.insert("value".into(), n);
+        if let Some(c) = self.bot().bot.currency_for(self.language) {
+            amount.insert("currency".into(), Value::String(c.to_string()));
+        }
+        Value::Object(amount)
+    }
+
+    /// Matches this message's entities to the slots of the active form.
+    ///
+    /// Every (entity, slot) pair that fits is scored — the words before the entity naming the
+    /// slot, the slot being asked, the entity's kind and role being the slot's own — and the
+    /// best pairs win, one slot per entity and one entity per slot. A bare number may fill an
+    /// amount slot and a name a text slot of a learned entity, but only where that slot is
+    /// asked, named, or being corrected. In a correction, a tie between slots is ambiguous.
+    pub(crate) fn plan_fill(&self, def: &FlowDef, active: &ActiveFlow) -> Plan {
+        let bot = self.bot();
+        let slot_defs: Vec<Option<&SlotDef>> = def.slots.iter().map(|fs| bot.slots.get(&fs.slot)).collect();
+        let cue = is_correction(&self.text);
+        let correcting = cue || active.confirming;
+        let terms = slot_terms(def, &slot_defs, self.language);
+        let chars: Vec<char> = self.text.chars().collect();
+        let mut pairs: Vec<(i32, usize, usize, Value)> = Vec::new(); // (score, entity, slot, value)
+        let mut window_start = 0;
+        for (ei, e) in self.entities.iter().enumerate() {
+            let end = e.end.min(chars.len());
+            let window: String = chars[window_start.min(end)..end].iter().collect();
+            window_start = end;
+            for (si, fs) in def.slots.iter().enumerate() {
+                let Some(sd) = slot_defs[si] else { continue };
+                let Some((exact, value)) = self.entity_fits(e, sd) else { continue };
+                if let (Some(want), Some(got)) = (&sd.role, &e.role) {
+                    if want != got {
+                        continue;
+                    }
+                }
+                let requested = active.requested_slot.as_deref() == Some(fs.slot.as_str());
+                let named = mentions(&window, &terms[si]);
+                let filled = self.session.slots.contains_key(&fs.slot);
+                if !(exact || requested || named || (correcting && filled)) {
+                    continue;
+                }
+                let score = 6 * i32::from(named)
+                    + 3 * i32::from(requested)
+                    + 3 * i32::from(sd.role.is_some() && sd.role == e.role)
+                    + 2 * i32::from(exact)
+                    + i32::from(if correcting { filled } else { !filled });
+                pairs.push((score, ei, si, value));
+            }
+        }
+        // Best pairs first; at equal score, earlier entities and earlier slots first.
+        pairs.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        let mut used_entities: Vec<usize> = Vec::new();
+        let mut used_slots: Vec<usize> = Vec::new();
+        let mut fills: Vec<(usize, Value)> = Vec::new();
+        for (k, (score, ei, si, value)) in pairs.iter().enumerate() {
+            if used_entities.contains(ei) || used_slots.contains(si) {
+                continue;
+            }
+            let rival = pairs[k + 1..]
+                .iter()
+                .any(|(s, e, other, _)| s == score && e == ei && !used_slots.contains(other) && other != si);
+            if rival && correcting && self.session.slots.contains_key(&def.slots[*si].slot) {
+                return Plan::Ambiguous;
+            }
+            let (s, e) = (self.entities[*ei].start, self.entities[*ei].end);
+            used_entities
+                .extend(self.entities.iter().enumerate().filter(|(_, o)| o.start < e && s < o.end).map(|(i, _)| i));
+            used_slots.push(*si);
+            fills.push((*si, value.clone()));
+        }
+        // Categorical slots with listed values and no entity: the value written in the text.
+        let lower = self.text.to_lowercase();
+        for (si, sd) in slot_defs.iter().enumerate() {
+            let Some(sd) = sd else { continue };
+            if used_slots.contains(&si) || sd.slot_type != SlotType::Categorical || sd.entity.is_some() {
+                continue;
+            }
+            if let Some(v) = sd.values.iter().find(|v| lower.contains(&v.to_lowercase())) {
+                fills.push((si, Value::String(v.clone())));
+            }
+        }
+        if fills.is_empty() && cue {
+            if let Some(si) = (0..def.slots.len())
+                .find(|&si| self.session.slots.contains_key(&def.slots[si].slot) && mentions(&self.text, &terms[si]))
+            {
+                return Plan::Reask(si);
+            }
+        }
+        fills.sort_by_key(|(si, _)| *si);
+        if fills.is_empty() {
+            Plan::Nothing
+        } else {
+            Plan::Fill(fills)
+        }
+    }
+
+    /// Whether entity `e` can fill a slot declared as `sd`, exactly (its own kind) or by
+    /// conversion (a number as an amount, a name for a learned entity); with the value.
+    fn entity_fits(&self, e: &Entity, sd: &SlotDef) -> Option<(bool, Value)> {
+        let kind = sd.entity.as_deref().or(sd.slot_type.builtin_kind());
+        if kind == Some(e.kind.as_str()) {
+            return Some((true, slot_value(e)));
+        }
+        match (sd.slot_type, e.kind.as_str()) {
+            (SlotType::Amount, "number") if sd.entity.is_none() => Some((false, self.amount_of(slot_value(e)))),
+            (SlotType::Text, "person") if sd.entity.as_deref().is_none_or(|k| self.is_learned_entity(k)) => {
+                Some((false, slot_value(e)))
+            }
+            _ => None,
+        }
+    }
+
+    /// An entity known only from annotations of the training examples.
+    pub(crate) fn is_learned_entity(&self, kind: &str) -> bool {
+        !self.bot().entities.contains_key(kind) && !BUILTIN_ENTITIES.contains(&kind)
+    }
+}
