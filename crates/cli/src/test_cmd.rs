@@ -46,10 +46,13 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
         outcomes.push(outcome);
     }
     let cv = if a.folds >= 2 { Some(cross_validate(&bot, a.folds)?) } else { None };
+    let entities =
+        if a.folds >= 2 { kefu::nlu::learned::entity_cross_validation(&bot, a.folds) } else { Default::default() };
     if a.json {
         let summary = serde_json::json!({
             "conversations": tests.len(), "failed": failed, "outcomes": outcomes,
             "nlu_cross_validation": cv.as_ref().map(|(acc, f1)| serde_json::json!({"folds": a.folds, "accuracy": acc, "macro_f1": f1})),
+            "entity_cross_validation": (!entities.is_empty()).then(|| serde_json::json!({"folds": a.folds, "entities": entities})),
         });
         println!("{summary}");
     } else {
@@ -57,13 +60,20 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
         if let Some((acc, f1)) = cv {
             println!("NLU {}-fold cross-validation: accuracy {:.2} %, macro-F1 {:.4}", a.folds, acc * 100.0, f1);
         }
+        if !entities.is_empty() {
+            println!("Learned entities, {}-fold cross-validation (exact spans):", a.folds);
+            println!("  {:<24} {:>7} {:>9} {:>9} {:>7}", "entity", "spans", "precision", "recall", "F1");
+            for (name, s) in &entities {
+                println!("  {:<24} {:>7} {:>9.3} {:>9.3} {:>7.3}", name, s.support, s.precision, s.recall, s.f1);
+            }
+        }
     }
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 /// Stratified k-fold cross-validation of the bot's intent examples.
 fn cross_validate(bot: &kefu::BotDefinition, folds: usize) -> Result<(f64, f64), String> {
-    let examples = bot.training_examples();
+    let examples = kefu::training_examples(bot);
     let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let mut fold_of = Vec::with_capacity(examples.len());
     for (_, label) in &examples {

@@ -53,8 +53,7 @@ fn train_with_encoder(a: &Args, bot: &kefu::BotDefinition) -> Result<ExitCode, S
     use kefu_nlu::neural_intent::{FusedIntentModel, Stage};
     let started = Instant::now();
     let encoder = kefu::pipeline::load_encoder(&a.bot_dir, bot).map_err(|e| e.to_string())?;
-    let examples: Vec<(String, String)> =
-        bot.training_examples().into_iter().map(|(t, l)| (kefu::core::text::normalize(&t), l)).collect();
+    let examples = kefu::training_examples(bot);
     let bar = crate::training_bar();
     let model =
         FusedIntentModel::train(encoder, &examples, &kefu::pipeline::fused_config(bot), &mut |stage, done, total| {

@@ -210,7 +210,11 @@ impl TurnRun<'_> {
                 self.entities.iter().find(|e| e.kind == "number").map(|e| self.amount_of(slot_value(e)))
             }
             SlotType::Bool if is_deny(&self.text) => Some(Value::Bool(false)),
-            SlotType::Text if def.entity.is_none() && !self.text.is_empty() => {
+            // Free text: no entity, or a learned one (or a name) the tagger did not find.
+            SlotType::Text
+                if def.entity.as_deref().is_none_or(|k| k == "person" || self.is_learned_entity(k))
+                    && !self.text.is_empty() =>
+            {
                 let elsewhere = match &self.interpretation {
                     Interpretation::Confident(top) if top.confidence >= FREE_TEXT_DIGRESSION_CONFIDENCE => {
                         top.name == FAQ_INTENT

@@ -87,6 +87,19 @@ impl EntityExtractor for ChainedExtractor {
     fn extract(&self, text: &str, ctx: &ExtractionContext) -> Vec<Entity> {
         let mut all: Vec<Entity> = self.0.iter().flat_map(|e| e.extract(text, ctx)).collect();
         all.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
-        all
+        // A lookup match and the learned reading of (some of) the same words are one entity:
+        // the longer span with its value (a lookup's canonical one), the learned role.
+        let mut merged: Vec<Entity> = Vec::with_capacity(all.len());
+        for e in all {
+            if let Some(same) = merged.iter_mut().find(|o| o.kind == e.kind && o.start < e.end && e.start < o.end) {
+                if same.role.is_none() && same.group.is_none() {
+                    same.role = e.role;
+                    same.group = e.group;
+                }
+                continue;
+            }
+            merged.push(e);
+        }
+        merged
     }
 }

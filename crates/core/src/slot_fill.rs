@@ -92,13 +92,14 @@ const GENERIC_ZH: [&str; 24] = [
 ];
 
 /// Terms that name a slot of a form in `lang`: its declared mentions, the words of its name,
-/// and the words (en) or character pairs (zh) of its prompts that no other slot's prompt uses.
+/// and the words (en) or character pairs (zh) of its prompts that no competing slot's prompt uses.
 fn slot_terms(def: &FlowDef, slot_defs: &[Option<&SlotDef>], lang: Language) -> Vec<Vec<String>> {
     let prompt_terms: Vec<std::collections::BTreeSet<String>> = def
         .slots
         .iter()
         .map(|fs| {
-            let mut terms = std::collections::BTreeSet::new();
+            let mut terms: std::collections::BTreeSet<String> =
+                fs.slot.split('_').filter(|w| w.len() >= 3).map(str::to_lowercase).collect();
             for text in fs.prompt.get(&lang).map(|p| p.as_slice()).unwrap_or_default() {
                 terms.extend(text_terms(&strip_placeholders(text)));
             }
@@ -108,21 +109,35 @@ fn slot_terms(def: &FlowDef, slot_defs: &[Option<&SlotDef>], lang: Language) -> 
     def.slots
         .iter()
         .enumerate()
-        .map(|(i, fs)| {
+        .map(|(i, _)| {
             let mut out: Vec<String> = slot_defs[i]
                 .and_then(|d| d.mentions.get(&lang))
                 .map(|m| m.iter().map(|w| w.to_lowercase()).collect())
                 .unwrap_or_default();
-            out.extend(fs.slot.split('_').filter(|w| w.len() >= 3).map(str::to_lowercase));
             out.extend(
                 prompt_terms[i]
                     .iter()
-                    .filter(|t| prompt_terms.iter().enumerate().all(|(j, other)| j == i || !other.contains(*t)))
+                    .filter(|t| {
+                        prompt_terms
+                            .iter()
+                            .enumerate()
+                            .all(|(j, other)| j == i || !competes(slot_defs[i], slot_defs[j]) || !other.contains(*t))
+                    })
                     .cloned(),
             );
             out
         })
         .collect()
+}
+
+/// Whether one value could fill either slot, so that only words their prompts do not share
+/// tell them apart (a city for `from_city` or `to_city`; a number for a count or an amount).
+fn competes(a: Option<&SlotDef>, b: Option<&SlotDef>) -> bool {
+    let (Some(a), Some(b)) = (a, b) else { return true };
+    let numeric = |d: &SlotDef| matches!(d.slot_type, SlotType::Number | SlotType::Amount);
+    (a.slot_type == b.slot_type && a.entity == b.entity)
+        || (numeric(a) && numeric(b))
+        || (a.slot_type == SlotType::Text && b.slot_type == SlotType::Text)
 }
 
 fn strip_placeholders(text: &str) -> String {
@@ -167,9 +182,11 @@ fn mentions(window: &str, terms: &[String]) -> bool {
         if t.chars().any(crate::language::is_cjk) {
             lower.contains(t.as_str())
         } else {
-            words
-                .iter()
-                .any(|w| w == t || (w.len() >= 4 && t.len() >= 4 && (w.starts_with(t.as_str()) || t.starts_with(*w))))
+            words.iter().any(|w| {
+                w == t
+                    || (w.len() >= 4 && t.len() >= 4 && (w.starts_with(t.as_str()) || t.starts_with(*w)))
+                    || w.chars().zip(t.chars()).take_while(|(a, b)| a == b).count() >= 6
+            })
         }
     })
 }
@@ -245,20 +262,21 @@ impl TurnRun<'_> {
             for (si, fs) in def.slots.iter().enumerate() {
                 let Some(sd) = slot_defs[si] else { continue };
                 let Some((exact, value)) = self.entity_fits(e, sd) else { continue };
-                if let (Some(want), Some(got)) = (&sd.role, &e.role) {
-                    if want != got {
-                        continue;
-                    }
-                }
+                // The words naming a slot outweigh a role the tagger guessed from context.
+                let role_clash = matches!((&sd.role, &e.role), (Some(want), Some(got)) if want != got);
                 let requested = active.requested_slot.as_deref() == Some(fs.slot.as_str());
                 let named = mentions(&window, &terms[si]);
                 let filled = self.session.slots.contains_key(&fs.slot);
                 if !(exact || requested || named || (correcting && filled)) {
                     continue;
                 }
-                let score = 6 * i32::from(named)
+                if role_clash && !named {
+                    continue;
+                }
+                let score = 8 * i32::from(named)
                     + 3 * i32::from(requested)
                     + 3 * i32::from(sd.role.is_some() && sd.role == e.role)
+                    - 3 * i32::from(role_clash)
                     + 2 * i32::from(exact)
                     + i32::from(if correcting { filled } else { !filled });
                 pairs.push((score, ei, si, value));

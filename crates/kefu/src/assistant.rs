@@ -1,6 +1,8 @@
 //! Embedded defaults: a bot folder in, a ready engine out.
 
 use crate::error::Error;
+#[cfg(feature = "nlu")]
+use kefu_core::IntentClassifier;
 use kefu_core::{ActionHandler, BotDefinition, ConversationLock, Engine, EventSink, SessionStore};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -147,11 +149,14 @@ impl AssistantBuilder {
             };
             if bot.nlu.pipeline == "lexical" {
                 let classifier = load_or_train(&bot, path.as_deref(), &mut report)?;
-                builder = builder.classifier(Arc::new(classifier));
+                builder = builder.classifier(scoped(&bot, Arc::new(classifier)));
             } else {
                 builder = self.with_encoder(builder, &bot)?;
             }
             builder = builder.extractor(Arc::new(kefu_nlu::BuiltinEntityExtractor));
+            if let Some(learned) = kefu_nlu::learned::LearnedEntityExtractor::train(&bot) {
+                builder = builder.extractor(Arc::new(learned));
+            }
         }
         #[cfg(not(feature = "nlu"))]
         {
@@ -206,7 +211,7 @@ impl AssistantBuilder {
             crate::pipeline::load_or_train_fused(bot, encoder.clone(), cache.as_deref(), &mut |stage, done, total| {
                 tracing::debug!(?stage, done, total, "training the fused intent model");
             })?;
-        builder = builder.classifier(Arc::new(model));
+        builder = builder.classifier(scoped(bot, Arc::new(model)));
         #[cfg(feature = "kb")]
         if !bot.faq.is_empty() {
             builder = builder.knowledge_base(crate::pipeline::hybrid_kb(bot, encoder)?);
@@ -237,9 +242,32 @@ pub fn train(
     Ok(kefu_nlu::LexicalIntentClassifier::train(&examples, &lexical_config(bot), progress)?)
 }
 
+/// What the intent model trains on, normalised like messages: the bot's examples, its FAQ
+/// questions, and — for a bot without its own `out_of_scope` intent — the built-in off-topic
+/// messages of its languages that are not close to its own examples.
+#[cfg(feature = "nlu")]
+pub fn training_examples(bot: &BotDefinition) -> Vec<(String, String)> {
+    let mut examples: Vec<(String, String)> =
+        bot.training_examples().into_iter().map(|(t, l)| (kefu_core::text::normalize(&t), l)).collect();
+    if !bot.intents.contains_key(kefu_core::bot::OUT_OF_SCOPE_INTENT) {
+        let off_topic = kefu_nlu::scope::builtin_out_of_scope(&bot.bot.languages, &examples);
+        examples.extend(off_topic);
+    }
+    examples
+}
+
 #[cfg(feature = "nlu")]
 pub(crate) fn normalized_examples(bot: &BotDefinition) -> Vec<(String, String)> {
-    bot.training_examples().into_iter().map(|(t, l)| (kefu_core::text::normalize(&t), l)).collect()
+    training_examples(bot)
+}
+
+/// Puts `out_of_scope` first for messages far from every in-scope training example.
+#[cfg(feature = "nlu")]
+pub(crate) fn scoped(bot: &BotDefinition, classifier: Arc<dyn IntentClassifier>) -> Arc<dyn IntentClassifier> {
+    let in_scope: Vec<(String, String)> =
+        normalized_examples(bot).into_iter().filter(|(_, l)| l != kefu_core::bot::OUT_OF_SCOPE_INTENT).collect();
+    let detector = kefu_nlu::scope::ScopeDetector::train(&in_scope, bot.nlu.seed);
+    Arc::new(kefu_nlu::scope::ScopedClassifier::new(classifier, detector))
 }
 
 #[cfg(feature = "nlu")]

@@ -32,7 +32,7 @@ pub mod pipeline;
 pub mod registry;
 
 #[cfg(feature = "nlu")]
-pub use assistant::{load_or_train, train};
+pub use assistant::{load_or_train, train, training_examples};
 pub use assistant::{Assistant, AssistantBuilder};
 pub use error::Error;
 pub use kefu_core::{

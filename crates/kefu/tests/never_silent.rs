@@ -53,6 +53,12 @@ async fn no_turn_of_the_demo_bot_gets_an_empty_reply() {
     random_walk(&shop()).await;
 }
 
+/// The airline example has no `out_of_scope` intent, optional slots and learned entities.
+#[tokio::test]
+async fn no_turn_of_the_airline_bot_gets_an_empty_reply() {
+    random_walk(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/bots/airline")).await;
+}
+
 /// The demo bot with its `affirm` and `deny` intents stripped of their responses, as a new bot
 /// may well have them: "yes" with no question pending must still get an answer.
 #[tokio::test]

@@ -9,7 +9,8 @@
 //!
 //! Data flow: text (already normalised by the engine) → [`LexicalIntentClassifier`] →
 //! ranked intents; text + reference time → [`BuiltinEntityExtractor`] → entities with
-//! resolved values.
+//! resolved values; text → [`tagger::EntityTagger`] (an averaged perceptron trained on the
+//! entities annotated in the training data) → learned entities with roles and groups.
 //!
 //! ## Features
 //! - `neural` — `neural::SentenceEncoder`: a BERT-family sentence encoder run by candle
@@ -21,11 +22,14 @@
 pub mod dense;
 pub mod entities;
 pub mod eval;
+pub mod learned;
 pub mod lexical;
 #[cfg(feature = "neural")]
 pub mod neural;
 #[cfg(feature = "neural")]
 pub mod neural_intent;
+pub mod scope;
+pub mod tagger;
 
 mod builtin;
 mod error;
