@@ -26,6 +26,13 @@ pub(crate) fn slot_value(e: &Entity) -> Value {
     }
 }
 
+/// Length of a text in words, a Chinese character counting as one.
+fn text_length(text: &str) -> usize {
+    let han = text.chars().filter(|c| crate::language::is_cjk(*c)).count();
+    let words = text.split(|c: char| c.is_whitespace() || crate::language::is_cjk(c)).filter(|w| !w.is_empty()).count();
+    han + words
+}
+
 enum Fill {
     /// At least one slot got a new value (or was cleared to be asked again).
     Changed,
@@ -218,14 +225,34 @@ impl TurnRun<'_> {
                 let elsewhere = match &self.interpretation {
                     Interpretation::Confident(top) if top.confidence >= FREE_TEXT_DIGRESSION_CONFIDENCE => {
                         top.name == FAQ_INTENT
+                            || top.name == OUT_OF_SCOPE_INTENT
                             || self.bot().intents.get(&top.name).is_some_and(|i| i.chitchat || i.flow.is_some())
                     }
                     _ => false,
                 };
-                (!elsewhere).then(|| Value::String(self.text.clone()))
+                // An entity-bound slot takes an answer about as long as the values it was
+                // trained on ("Dana", "赵六" for a name), not any sentence.
+                let fits = def.entity.as_deref().is_none_or(|k| self.fits_entity_length(k));
+                (!elsewhere && fits).then(|| Value::String(self.text.clone()))
             }
             _ => None,
         }
+    }
+
+    /// Whether the message is shorter than twice the longest annotated value of entity
+    /// `kind` (names and unannotated entities: eight words or characters).
+    fn fits_entity_length(&self, kind: &str) -> bool {
+        let longest = self
+            .bot()
+            .annotations
+            .iter()
+            .flat_map(|a| &a.annotations)
+            .filter(|a| a.entity == kind)
+            .map(|a| text_length(&a.text))
+            .max()
+            .unwrap_or(4)
+            .max(4);
+        text_length(&self.text) < 2 * longest
     }
 
     /// Validates a value and stores it; on rejection says why. True when stored.

@@ -5,7 +5,8 @@
 //! The model is an averaged structured perceptron with Viterbi decoding over BIO labels,
 //! where a label is an (entity, role, group) triple; decoding never emits an `I` label that
 //! does not continue a span of the same label. Text is cut into tokens (every CJK character
-//! is one token, a run of other letters and digits is one, every other non-space character
+//! is one token, a run of other letters and digits is one (with apostrophes and hyphens
+//! inside it: Xi'an, Jean-Luc), every other non-space character
 //! is one); annotated spans snap outward to whole tokens. Each token is described by its
 //! word, its neighbours, bigrams, shapes, affixes and the built-in entity kinds
 //! ([`crate::entities::parse`]) covering it, so an entity trained on a few names generalises

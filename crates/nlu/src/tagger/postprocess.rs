@@ -78,13 +78,25 @@ pub(crate) fn merge_split_builtins(spans: Vec<TaggedSpan>, found: &[ParsedEntity
 
 /// Drops the spans that cross the boundary of a sure built-in entity or strictly contain
 /// one. `spans` are sorted and non-overlapping.
+///
+/// A bare number or ordinal may sit inside a learned entity (`[iPhone 15](product)`,
+/// `[3号楼](building)`): those only must not be cut.
 pub(crate) fn drop_swallowing(spans: Vec<TaggedSpan>, found: &[ParsedEntity]) -> Vec<TaggedSpan> {
-    let index = SpanIndex::new(found.iter().filter(|e| is_sure(e.kind)).map(|e| (e.start, e.end)));
-    if index.spans.is_empty() {
+    let numeric = |k: EntityKind| matches!(k, EntityKind::Number | EntityKind::Ordinal);
+    let whole = SpanIndex::new(found.iter().filter(|e| is_sure(e.kind) && !numeric(e.kind)).map(|e| (e.start, e.end)));
+    let uncut = SpanIndex::new(found.iter().filter(|e| numeric(e.kind)).map(|e| (e.start, e.end)));
+    if whole.spans.is_empty() && uncut.spans.is_empty() {
         return spans;
     }
     spans
         .into_iter()
-        .filter(|p| !index.overlapping(p.start, p.end).any(|(s, e)| !(s <= p.start && p.end <= e)))
+        .filter(|p| !whole.overlapping(p.start, p.end).any(|(s, e)| !(s <= p.start && p.end <= e)))
+        .filter(|p| {
+            !uncut.overlapping(p.start, p.end).any(|(s, e)| {
+                let inside = s <= p.start && p.end <= e;
+                let contains = p.start <= s && e <= p.end;
+                !inside && !contains
+            })
+        })
         .collect()
 }

@@ -85,7 +85,15 @@ pub(crate) fn tokenize(chars: &[char]) -> Vec<Token> {
             i += 1;
         } else if is_word_char(c) {
             let start = i;
-            while i < chars.len() && is_word_char(chars[i]) {
+            // An apostrophe or hyphen between letters stays inside the word: Xi'an, O'Brien,
+            // Jean-Luc.
+            while i < chars.len()
+                && (is_word_char(chars[i])
+                    || (matches!(chars[i], '\'' | '’' | '-')
+                        && i + 1 < chars.len()
+                        && is_word_char(chars[i + 1])
+                        && i > start))
+            {
                 i += 1;
             }
             out.push(Token { start, end: i });
@@ -150,7 +158,10 @@ mod tests {
     #[test]
     fn cjk_chars_words_and_symbols() {
         assert_eq!(toks("帮Maria Lopez订2张票!"), ["帮", "Maria", "Lopez", "订", "2", "张", "票", "!"]);
-        assert_eq!(toks("O'Neil, café 3pm 😀"), ["O", "'", "Neil", ",", "café", "3pm", "😀"]);
+        assert_eq!(
+            toks("O'Neil, café 3pm 😀 Jean-Luc 'x' a- -b"),
+            ["O'Neil", ",", "café", "3pm", "😀", "Jean-Luc", "'", "x", "'", "a", "-", "-", "b"]
+        );
         assert_eq!(toks("ＴＯＭ　ok"), ["TOM", "ok"]);
         assert!(toks("").is_empty());
         assert!(toks("   ").is_empty());
