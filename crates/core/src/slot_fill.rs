@@ -350,3 +350,44 @@ impl TurnRun<'_> {
         !self.bot().entities.contains_key(kind) && !BUILTIN_ENTITIES.contains(&kind)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn correction_words_in_both_languages() {
+        for t in
+            ["不对，金额应该是六百", "错了，改成一千二", "no, change it to $45", "actually it is for Dana", "改成后天"]
+        {
+            assert!(is_correction(t), "{t}");
+        }
+        for t in ["六百", "for Dana", "明天", "book a flight to Tokyo", "我要订票"] {
+            assert!(!is_correction(t), "{t}");
+        }
+    }
+
+    #[test]
+    fn per_language_defaults_need_every_key_to_be_a_language() {
+        let both = serde_json::json!({"zh": "CNY", "en": "USD"});
+        let per = per_language_default(&both).expect("per language");
+        assert_eq!(per.len(), 2);
+        assert!(per_language_default(&serde_json::json!({"value": 5, "currency": "CNY"})).is_none());
+        assert!(per_language_default(&serde_json::json!("today")).is_none());
+        assert!(time_default_is_known("today") && time_default_is_known("2026-12-24"));
+        assert!(!time_default_is_known("someday"));
+    }
+
+    #[test]
+    fn prompt_terms_and_mentions() {
+        let zh = text_terms("请问退款金额是多少？");
+        assert!(zh.contains(&"金额".to_string()) && !zh.contains(&"请问".to_string()), "{zh:?}");
+        let en = text_terms("What's the refund amount?");
+        assert!(en.contains(&"amount".to_string()) && !en.contains(&"the".to_string()), "{en:?}");
+        assert!(mentions("不对，金额应该是", &["金额".to_string()]));
+        assert!(mentions("wait, the departure city is", &["departing".to_string()]));
+        assert!(mentions("change the amounts", &["amount".to_string()]));
+        assert!(!mentions("change the date", &["amount".to_string()]));
+        assert_eq!(strip_placeholders("确认 {order_id} 吗"), "确认  吗");
+    }
+}

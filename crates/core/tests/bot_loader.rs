@@ -136,3 +136,63 @@ fn loads_from_a_folder_and_reports_unreadable_ones() {
     let bot = kefu_core::load_bot_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mini")).unwrap();
     assert_eq!(bot.bot.name, "mini");
 }
+
+const BOOKING: &str = "intents:
+  book:
+    flow: book
+    examples:
+      zh: ['帮[孙七](passenger)订票', '从[北京]{\"entity\": \"city\", \"role\": \"from\"}出发', 我要订票]
+      en: ['book [Maria Lopez](passenger) a seat', 'fly from [NYC](city:New York)', book a ticket]
+slots:
+  passenger: {type: text, entity: passenger}
+  from_city: {type: text, entity: city, role: from}
+  when: {type: time, default: today}
+  pay: {type: text, default: {zh: CNY, en: USD}}
+flows:
+  book:
+    slots:
+      - slot: passenger
+        prompt: {zh: 乘客是谁？, en: Who is flying?}
+      - slot: from_city
+        prompt: {zh: 从哪出发？, en: From where?}
+      - slot: when
+        required: false
+      - slot: pay
+";
+
+#[test]
+fn annotations_are_taken_out_of_examples_and_kept_for_the_tagger() {
+    let bot = load(&[("bot.yaml", &format!("{BASE}  currency: {{zh: CNY, en: USD}}\n{BOOKING}"))]).unwrap();
+    let zh = &bot.intents["book"].examples[&kefu_core::Language::Zh];
+    assert_eq!(zh[0], "帮孙七订票");
+    assert_eq!(bot.annotations.len(), 4);
+    let city = bot.annotations.iter().flat_map(|a| &a.annotations).find(|a| a.role.is_some()).unwrap();
+    assert_eq!((city.text.as_str(), city.entity.as_str(), city.role.as_deref()), ("北京", "city", Some("from")));
+    let nyc = bot.annotations.iter().flat_map(|a| &a.annotations).find(|a| a.text == "NYC").unwrap();
+    assert_eq!(nyc.value.as_deref(), Some("New York"));
+    assert_eq!(bot.bot.currency_for(kefu_core::Language::En), Some("USD"));
+    assert!(!bot.flows["book"].slots[2].required);
+}
+
+#[test]
+fn bad_annotations_defaults_and_unasked_prompts_are_reported() {
+    let broken = BOOKING
+        .replace("'帮[孙七](passenger)订票'", "'帮[孙七]{\"role\": \"x\"}订票'")
+        .replace("when: {type: time, default: today}", "when: {type: time, default: someday}")
+        .replace("      - slot: pay\n", "      - slot: pay\n      - slot: tickets\n")
+        .replace("slots:\n  passenger", "slots:\n  tickets: {type: number, default: many}\n  passenger");
+    let ps = problems(&[("bot.yaml", &format!("{BASE}  currency: {{zh: CNY, en: usd}}\n{broken}"))]);
+    find(&ps, "needs an \"entity\" name");
+    find(&ps, "the default of a time slot");
+    find(&ps, "the default of a number slot");
+    find(&ps, "`bot.currency` `usd`");
+    // `tickets` has a default, so the form never asks it and needs no prompt.
+    assert!(!ps.iter().any(|p| p.message.contains("prompt for `tickets`")), "{ps:#?}");
+}
+
+#[test]
+fn a_slot_filled_by_an_entity_nobody_declares_or_annotates_is_reported() {
+    let ps =
+        problems(&[("bot.yaml", &format!("{BASE}{}", BOOKING.replace("entity: passenger}", "entity: traveller}")))]);
+    find(&ps, "unknown entity `traveller`");
+}
