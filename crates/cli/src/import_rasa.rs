@@ -177,6 +177,9 @@ struct Annotation {
 #[derive(Debug)]
 struct Example {
     text: String,
+    /// The example with its annotations, as Kefu's intent examples take them (they train the
+    /// entity tagger); only when it annotates an entity that is not built in.
+    marked: Option<String>,
     annotations: Vec<Annotation>,
     loc: Loc,
 }
@@ -467,7 +470,7 @@ impl Reader {
             line: loc.line,
             message,
         })?;
-        let annotations = parsed
+        let annotations: Vec<Annotation> = parsed
             .annotations
             .into_iter()
             .map(|a| Annotation {
@@ -478,7 +481,9 @@ impl Reader {
             })
             .collect();
         let text = parsed.text.split_whitespace().collect::<Vec<_>>().join(" ");
-        Ok(Example { text, annotations, loc })
+        let learned = annotations.iter().any(|a| !BUILTIN_ENTITIES.contains(&a.entity.as_str()));
+        let marked = learned.then(|| raw.split_whitespace().collect::<Vec<_>>().join(" "));
+        Ok(Example { text, marked, annotations, loc })
     }
 }
 
@@ -667,6 +672,7 @@ fn convert(data: RasaData, source: &Path, forced: Option<Language>) -> Result<Co
     let mut intents: Vec<(String, BTreeMap<Language, Vec<String>>)> = Vec::new();
     let mut owner: HashMap<String, String> = HashMap::new();
     let mut clashes = 0usize;
+    let mut seen: std::collections::HashSet<(usize, Language, String)> = std::collections::HashSet::new();
     for intent in &rasa_intents {
         let name = intent_name(&intent.name);
         if name.is_empty() {
@@ -686,7 +692,7 @@ fn convert(data: RasaData, source: &Path, forced: Option<Language>) -> Result<Co
         for ex in &intent.examples {
             let lang = language_of(ex);
             let list = intents[i].1.entry(lang).or_default();
-            if list.contains(&ex.text) {
+            if !seen.insert((i, lang, ex.text.clone())) {
                 stats.duplicates += 1;
                 continue;
             }
@@ -702,7 +708,7 @@ fn convert(data: RasaData, source: &Path, forced: Option<Language>) -> Result<Co
                     owner.insert(ex.text.to_lowercase(), name.clone());
                 }
             }
-            list.push(ex.text.clone());
+            list.push(ex.marked.clone().unwrap_or_else(|| ex.text.clone()));
             *stats.examples.entry(lang).or_default() += 1;
         }
     }
@@ -814,10 +820,12 @@ fn convert(data: RasaData, source: &Path, forced: Option<Language>) -> Result<Co
     let mut entities: Vec<(String, OutEntity)> = Vec::new();
     let names: Vec<String> = builds.list.iter().map(|(n, _)| n.clone()).collect();
     for (name, e) in builds.list {
-        if e.roles > 0 {
+        if e.annotations > 0 {
             notes.push(format!(
-                "entity `{name}`: roles and groups are not supported; {} annotation(s) kept without them",
-                e.roles
+                "entity `{name}`: its {} annotation(s){} stay in the examples and train the entity tagger \
+                 (`kefu test` reports its F1)",
+                e.annotations,
+                if e.roles > 0 { format!(", {} with a role or group,", e.roles) } else { String::new() }
             ));
         }
         if e.patterns.is_empty() {

@@ -77,7 +77,10 @@ fn banking_nlu_file_becomes_a_bot_that_checks() {
     assert!(text.contains("synonym `platinum`: no entity annotation or lookup uses this value"), "{text}");
     assert!(text.contains("nlu.yml:72: regex `iban`: pattern `(?<=IBAN )[A-Z]{2}\\d{2}` is not supported"), "{text}");
     assert!(text.contains("entity `amount` (2 annotation(s)) is built into Kefu"), "{text}");
-    assert!(text.contains("entity `account_type`: roles and groups are not supported; 2 annotation(s)"), "{text}");
+    assert!(
+        text.contains("entity `account_type`: its 9 annotation(s), 2 with a role or group, stay in the examples"),
+        "{text}"
+    );
     // `person` is a built-in kind: names are found beyond the three annotated ones.
     assert!(text.contains("entity `person` (3 annotation(s)) is built into Kefu"), "{text}");
 
@@ -112,6 +115,9 @@ fn banking_nlu_file_becomes_a_bot_that_checks() {
             ("mortgage".to_string(), vec![]),
         ]
     );
+    // Annotations stay in the examples: the loader hands them to the entity tagger.
+    let roles: Vec<_> = bot.annotations.iter().flat_map(|a| &a.annotations).filter_map(|a| a.role.clone()).collect();
+    assert_eq!(roles, strings(&["source", "destination"]));
     let bank: Vec<String> = lookup(&bot.entities["bank"]).into_iter().map(|(v, _)| v).collect();
     assert_eq!(bank, strings(&["Chase", "Bank of America", "Wells Fargo"]));
     // A regex entity does not list its annotated values; unsupported patterns are dropped.

@@ -9,7 +9,7 @@ use crate::nlu::Entity;
 use crate::policy::{is_affirm, is_cancel, is_deny, yes_no_buttons, Interpretation};
 use crate::response::{interpolate, nth_text, value_text, RenderedButton};
 use crate::session::ActiveFlow;
-use crate::slot_fill::Plan;
+use crate::slot_fill::{is_correction, Plan};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -80,7 +80,11 @@ impl TurnRun<'_> {
             return self.route_intent().await;
         };
         if is_cancel(&self.text) || self.interpretation.confident() == Some("cancel") {
-            return self.end_flow(EndKind::Cancelled).await;
+            // "算了，还是充一百五吧" / "never mind, make it $30": a new value, not a cancel.
+            let corrects = is_correction(&self.text) && matches!(self.plan_fill(&def, &active), Plan::Fill(_));
+            if !corrects {
+                return self.end_flow(EndKind::Cancelled).await;
+            }
         }
         if self.interpretation.confident().is_some_and(|i| self.bot().intents.get(i).is_some_and(|d| d.handoff)) {
             let name = self.interpretation.confident().unwrap_or_default().to_string();

@@ -41,7 +41,9 @@ pub(crate) enum Plan {
 /// Words that announce a correction of something said before.
 pub(crate) fn is_correction(text: &str) -> bool {
     let t = text.to_lowercase();
-    const ZH: [&str; 16] = [
+    const ZH: [&str; 18] = [
+        "还是",
+        "改",
         "不对",
         "错了",
         "不是",
@@ -59,7 +61,8 @@ pub(crate) fn is_correction(text: &str) -> bool {
         "重新",
         "修改",
     ];
-    const EN: [&str; 16] = [
+    const EN: [&str; 17] = [
+        "changed my mind",
         "change",
         "actually",
         "instead",

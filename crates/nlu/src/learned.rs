@@ -7,7 +7,7 @@ use kefu_core::bot::{AnnotatedExample, BotDefinition, BUILTIN_ENTITIES};
 use kefu_core::nlu::{Entity, EntityExtractor, ExtractionContext};
 use kefu_core::text::normalize;
 use kefu_core::Language;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Finds the entities a bot annotated in its training examples.
 pub struct LearnedEntityExtractor {
@@ -15,6 +15,43 @@ pub struct LearnedEntityExtractor {
     /// (entity, lower-cased words) → value, from annotations with a value and from the
     /// lookup lists of bot entities of the same name.
     values: HashMap<(String, String), String>,
+    /// Entities whose annotated values are mostly names the built-in `person` scanner
+    /// finds: their spans take the scanner's boundaries ("宋雨" → "宋雨桐", "Tom充" → "Tom").
+    name_like: HashSet<String>,
+}
+
+/// Words that are never a learned entity on their own, however the tagger reads them.
+const FUNCTION_WORDS: [&str; 40] = [
+    "for", "to", "from", "it", "it's", "its", "is", "the", "a", "an", "my", "me", "please", "and", "of", "on", "in",
+    "at", "with", "by", "this", "that", "actually", "no", "yes", "change", "make", "给", "帮", "替", "是", "的", "到",
+    "从", "去", "把", "为", "让", "请", "改",
+];
+
+fn is_function_word(words: &str) -> bool {
+    let lower = words.trim().to_lowercase();
+    FUNCTION_WORDS.contains(&lower.as_str())
+}
+
+/// Share of each entity's annotated spans that are exactly a built-in `person`.
+fn person_share(examples: &[TaggerExample], lang: Lang) -> HashMap<String, (usize, usize)> {
+    let mut out: HashMap<String, (usize, usize)> = HashMap::new();
+    for ex in examples.iter().filter(|e| !e.spans.is_empty()) {
+        let persons = persons(&ex.text, lang);
+        for s in &ex.spans {
+            let e = out.entry(s.entity.clone()).or_default();
+            e.1 += 1;
+            e.0 += usize::from(persons.contains(&(s.start, s.end)));
+        }
+    }
+    out
+}
+
+/// Spans of the built-in `person` entities of a text.
+fn persons(text: &str, lang: Lang) -> Vec<(usize, usize)> {
+    let now = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).and_then(|d| d.and_hms_opt(12, 0, 0)).unwrap_or_default();
+    let mut ctx = crate::entities::ParseContext::new(lang, now);
+    ctx.kinds = Some(vec![crate::entities::EntityKind::Person]);
+    crate::entities::parse(text, &ctx).into_iter().map(|e| (e.start, e.end)).collect()
 }
 
 fn lang_of(l: Language) -> Lang {
@@ -83,10 +120,16 @@ impl LearnedEntityExtractor {
     pub fn train(bot: &BotDefinition) -> Option<Self> {
         let config = TaggerConfig { seed: bot.nlu.seed, ..Default::default() };
         let mut taggers = Vec::new();
+        let mut shares: HashMap<String, (usize, usize)> = HashMap::new();
         for &lang in &bot.bot.languages {
             let examples = tagger_examples(bot, lang);
             if examples.iter().all(|e| e.spans.is_empty()) {
                 continue;
+            }
+            for (entity, (persons, total)) in person_share(&examples, lang_of(lang)) {
+                let s = shares.entry(entity).or_default();
+                s.0 += persons;
+                s.1 += total;
             }
             let tagger = EntityTagger::train(&examples, lang_of(lang), &config);
             if !tagger.is_empty() {
@@ -109,7 +152,8 @@ impl LearnedEntityExtractor {
                 values.insert((an.entity.clone(), normalize(&an.text).to_lowercase()), v.clone());
             }
         }
-        Some(Self { taggers, values })
+        let name_like = shares.into_iter().filter(|(_, (p, t))| *p * 2 >= *t).map(|(e, _)| e).collect();
+        Some(Self { taggers, values, name_like })
     }
 }
 
@@ -132,9 +176,20 @@ impl EntityExtractor for LearnedEntityExtractor {
             }
         }
         spans.sort_by_key(|s| s.start);
+        if spans.iter().any(|s| self.name_like.contains(&s.entity)) {
+            let names = persons(text, lang_of(ctx.language));
+            for s in spans.iter_mut().filter(|s| self.name_like.contains(&s.entity)) {
+                if let Some(&(start, end)) = names.iter().find(|(a, b)| *a < s.end && s.start < *b) {
+                    s.start = start;
+                    s.end = end;
+                }
+            }
+            spans.dedup_by(|a, b| a.start == b.start && a.end == b.end && a.entity == b.entity);
+        }
         spans
             .into_iter()
             .filter(|s| s.end <= chars.len() && s.start < s.end)
+            .filter(|s| !is_function_word(&chars[s.start..s.end].iter().collect::<String>()))
             .map(|s| {
                 let words: String = chars[s.start..s.end].iter().collect();
                 let value = self

@@ -27,7 +27,7 @@ const COMPOUND_SURNAMES: [&str; 12] =
 
 /// Characters that end a Chinese given name: particles, pronouns, verbs of ordering and
 /// sending, measure words, punctuation-like characters.
-const NOT_GIVEN: &str = "的了是在和与跟给我你他她它们吗呢吧啊呀哦嘛要不没有这那哪个位张份件些订买寄送发退换改签查付取拿办打叫说问找帮替为让请到从去来回坐乘也都就还又再很太先姐老师同学经理师傅阿姨总生士票单号码电话地得着过把被对向往于以及或并且色元块钱次点分秒里";
+const NOT_GIVEN: &str = "的了是在和与跟给我你他她它们吗呢吧啊呀哦嘛要不没有这那哪个位张份件些订买寄送发退换改签充查付取拿办打叫说问找帮替为让请到从去来回坐乘也都就还又再很太先姐老师同学经理师傅阿姨总生士票单号码电话地得着过把被对向往于以及或并且色元块钱次点分秒里";
 
 /// Words after which a Chinese name may follow.
 const ZH_CUES: [&str; 28] = [

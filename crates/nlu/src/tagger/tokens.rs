@@ -75,6 +75,13 @@ fn is_cjk_punct(c: char) -> bool {
     matches!(c as u32, 0x3000..=0x303F | 0xFF00..=0xFF0F | 0xFF1A..=0xFF20 | 0x2010..=0x2027)
 }
 
+/// `'s` ending a word ("Liu's"): the possessive is a token of its own, not part of a name.
+fn is_possessive(chars: &[char], apostrophe: usize) -> bool {
+    matches!(chars.get(apostrophe + 1), Some('s' | 'S'))
+        && chars.get(apostrophe + 2).is_none_or(|c| !is_word_char(*c))
+        && chars[apostrophe] != '-'
+}
+
 /// Cuts the (folded) code points into tokens.
 pub(crate) fn tokenize(chars: &[char]) -> Vec<Token> {
     let mut out = Vec::new();
@@ -92,6 +99,7 @@ pub(crate) fn tokenize(chars: &[char]) -> Vec<Token> {
                     || (matches!(chars[i], '\'' | '’' | '-')
                         && i + 1 < chars.len()
                         && is_word_char(chars[i + 1])
+                        && !is_possessive(chars, i)
                         && i > start))
             {
                 i += 1;
