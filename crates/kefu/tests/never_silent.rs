@@ -59,6 +59,12 @@ async fn no_turn_of_the_airline_bot_gets_an_empty_reply() {
     random_walk(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/bots/airline")).await;
 }
 
+/// The telecom example was written from the docs alone, as users write bots.
+#[tokio::test]
+async fn no_turn_of_the_telecom_bot_gets_an_empty_reply() {
+    random_walk(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/bots/telecom")).await;
+}
+
 /// The demo bot with its `affirm` and `deny` intents stripped of their responses, as a new bot
 /// may well have them: "yes" with no question pending must still get an answer.
 #[tokio::test]

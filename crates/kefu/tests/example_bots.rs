@@ -1,7 +1,8 @@
-//! The second example assistant (examples/bots/airline): learned entities with roles,
-//! optional slots with defaults, per-language currency, corrections of any slot, off-topic
-//! messages without an `out_of_scope` intent — its conversation tests in Chinese, English
-//! and mixed, plus the learned-entity cross-validation `kefu test` reports.
+//! The example assistants beyond the demo shop (examples/bots/airline, examples/bots/telecom):
+//! learned entities with roles, optional slots with defaults, per-language currency,
+//! corrections of any slot, off-topic messages without an `out_of_scope` intent — their
+//! conversation tests in Chinese, English and mixed, plus the learned-entity
+//! cross-validation `kefu test` reports.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use kefu::testing::{load_tests, run_test};
@@ -12,19 +13,28 @@ fn airline() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/bots/airline")
 }
 
-#[tokio::test]
-async fn airline_conversations_pass() {
-    let engine = Assistant::builder(airline()).no_model_cache().build().expect("airline bot builds");
-    let tests = load_tests(&airline().join("tests/conversations")).expect("conversation tests load");
-    assert!(tests.len() >= 20, "expected the airline's conversation tests, found {}", tests.len());
+async fn conversations_pass(dir: PathBuf, at_least: usize) {
+    let engine = Assistant::builder(&dir).no_model_cache().build().expect("the bot builds");
+    let tests = load_tests(&dir.join("tests/conversations")).expect("conversation tests load");
+    assert!(tests.len() >= at_least, "expected the bot's conversation tests, found {}", tests.len());
     let mut report = String::new();
     for (i, (file, test)) in tests.iter().enumerate() {
-        let outcome = run_test(&engine, test, &format!("airline-{i}")).await.unwrap();
+        let outcome = run_test(&engine, test, &format!("example-{i}")).await.unwrap();
         for f in &outcome.failures {
             report.push_str(&format!("{file} — {} — step {} {:?}: {}\n", outcome.name, f.step, f.user, f.message));
         }
     }
     assert!(report.is_empty(), "conversation test failures:\n{report}");
+}
+
+#[tokio::test]
+async fn airline_conversations_pass() {
+    conversations_pass(airline(), 20).await;
+}
+
+#[tokio::test]
+async fn telecom_conversations_pass() {
+    conversations_pass(airline().with_file_name("telecom"), 20).await;
 }
 
 #[tokio::test]
