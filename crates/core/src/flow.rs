@@ -26,6 +26,20 @@ pub(crate) fn slot_value(e: &Entity) -> Value {
     }
 }
 
+/// A message as the customer typed it, for free-text slots: control characters dropped,
+/// runs of whitespace collapsed, no Unicode folding (a Chinese comma stays "，").
+fn typed_text(raw: &str) -> String {
+    raw.split_whitespace()
+        .map(|w| {
+            w.chars()
+                .filter(|c| !c.is_control() && !matches!(c, '\u{200B}'..='\u{200F}' | '\u{2060}' | '\u{FEFF}'))
+                .collect::<String>()
+        })
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Length of a text in words, a Chinese character counting as one.
 fn text_length(text: &str) -> usize {
     let han = text.chars().filter(|c| crate::language::is_cjk(*c)).count();
@@ -235,9 +249,13 @@ impl TurnRun<'_> {
                     _ => false,
                 };
                 // An entity-bound slot takes an answer about as long as the values it was
-                // trained on ("Dana", "赵六" for a name), not any sentence.
-                let fits = def.entity.as_deref().is_none_or(|k| self.fits_entity_length(k));
-                (!elsewhere && fits).then(|| Value::String(self.text.clone()))
+                // trained on ("Dana", "赵六" for a name), not any sentence, nor a yes or no.
+                let fits = def
+                    .entity
+                    .as_deref()
+                    .is_none_or(|k| self.fits_entity_length(k) && !is_affirm(&self.text) && !is_deny(&self.text));
+                // Shown back to the customer as typed ("临时要出差，去不了"), not normalised.
+                (!elsewhere && fits).then(|| Value::String(typed_text(&self.turn.text)))
             }
             _ => None,
         }

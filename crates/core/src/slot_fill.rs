@@ -256,6 +256,14 @@ impl TurnRun<'_> {
         let correcting = cue || active.confirming;
         let terms = slot_terms(def, &slot_defs, self.language);
         let chars: Vec<char> = self.text.chars().collect();
+        let learned_text: Vec<usize> = (0..def.slots.len())
+            .filter(|&si| {
+                slot_defs[si].is_some_and(|d| {
+                    d.slot_type == SlotType::Text && d.entity.as_deref().is_some_and(|k| self.is_learned_entity(k))
+                })
+            })
+            .collect();
+        let lone_learned = (learned_text.len() == 1).then(|| learned_text[0]);
         let mut pairs: Vec<(i32, usize, usize, Value)> = Vec::new(); // (score, entity, slot, value)
         let mut window_start = 0;
         for (ei, e) in self.entities.iter().enumerate() {
@@ -270,7 +278,10 @@ impl TurnRun<'_> {
                 let requested = active.requested_slot.as_deref() == Some(fs.slot.as_str());
                 let named = mentions(&window, &terms[si]);
                 let filled = self.session.slots.contains_key(&fs.slot);
-                if !(exact || requested || named || (correcting && filled)) {
+                // A name fills the form's only learned text slot even when it was not asked:
+                // "帮蔡文华交一下账单" while the tagger read no payer.
+                let lone_name_slot = e.kind == "person" && lone_learned == Some(si) && !filled;
+                if !(exact || requested || named || (correcting && filled) || lone_name_slot) {
                     continue;
                 }
                 if role_clash && !named {

@@ -243,16 +243,16 @@ pub fn train(
 }
 
 /// What the intent model trains on, normalised like messages: the bot's examples, its FAQ
-/// questions, and — for a bot without its own `out_of_scope` intent — the built-in off-topic
-/// messages of its languages that are not close to its own examples.
+/// questions, and the built-in off-topic messages of its languages that are not close to its
+/// own examples, as `out_of_scope` (besides the bot's own `out_of_scope` examples, if any).
 #[cfg(feature = "nlu")]
 pub fn training_examples(bot: &BotDefinition) -> Vec<(String, String)> {
     let mut examples: Vec<(String, String)> =
         bot.training_examples().into_iter().map(|(t, l)| (kefu_core::text::normalize(&t), l)).collect();
-    if !bot.intents.contains_key(kefu_core::bot::OUT_OF_SCOPE_INTENT) {
-        let off_topic = kefu_nlu::scope::builtin_out_of_scope(&bot.bot.languages, &examples);
-        examples.extend(off_topic);
-    }
+    let in_scope: Vec<(String, String)> =
+        examples.iter().filter(|(_, l)| l != kefu_core::bot::OUT_OF_SCOPE_INTENT).cloned().collect();
+    let off_topic = kefu_nlu::scope::builtin_out_of_scope(&bot.bot.languages, &in_scope);
+    examples.extend(off_topic);
     examples
 }
 

@@ -1,4 +1,4 @@
-//! The example assistants beyond the demo shop (examples/bots/airline, examples/bots/telecom):
+//! The example assistants beyond the demo shop (examples/bots/airline, telecom, clinic):
 //! learned entities with roles, optional slots with defaults, per-language currency,
 //! corrections of any slot, off-topic messages without an `out_of_scope` intent — their
 //! conversation tests in Chinese, English and mixed, plus the learned-entity
@@ -35,6 +35,11 @@ async fn airline_conversations_pass() {
 #[tokio::test]
 async fn telecom_conversations_pass() {
     conversations_pass(airline().with_file_name("telecom"), 20).await;
+}
+
+#[tokio::test]
+async fn clinic_conversations_pass() {
+    conversations_pass(airline().with_file_name("clinic"), 20).await;
 }
 
 #[tokio::test]
