@@ -22,7 +22,7 @@ mod error;
 mod features;
 mod logreg;
 mod model_file;
-mod normalize;
+pub(crate) mod normalize;
 mod sparse;
 mod svm;
 mod tfidf;

@@ -42,17 +42,8 @@ pub(crate) fn fold(ch: char) -> char {
     }
 }
 
-/// Scripts written without spaces: each character is a token.
-pub(crate) fn is_cjk(c: char) -> bool {
-    matches!(c as u32,
-        0x3040..=0x30FF      // Hiragana, Katakana
-        | 0x3400..=0x4DBF    // CJK Extension A
-        | 0x4E00..=0x9FFF    // CJK Unified Ideographs
-        | 0xAC00..=0xD7AF    // Hangul syllables
-        | 0xF900..=0xFAFF    // CJK Compatibility Ideographs
-        | 0x20000..=0x3FFFF  // CJK Extensions B..
-    )
-}
+/// Scripts written without spaces (the lexical model's definition): each character is a token.
+use crate::lexical::normalize::is_unspaced_script as is_cjk;
 
 fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() && !is_cjk(c)
