@@ -470,6 +470,7 @@ impl Reader {
             line: loc.line,
             message,
         })?;
+        let marked = marked_example(&parsed);
         let annotations: Vec<Annotation> = parsed
             .annotations
             .into_iter()
@@ -481,10 +482,42 @@ impl Reader {
             })
             .collect();
         let text = parsed.text.split_whitespace().collect::<Vec<_>>().join(" ");
-        let learned = annotations.iter().any(|a| !BUILTIN_ENTITIES.contains(&a.entity.as_str()));
-        let marked = learned.then(|| raw.split_whitespace().collect::<Vec<_>>().join(" "));
         Ok(Example { text, marked, annotations, loc })
     }
+}
+
+/// The example in Kefu's annotation syntax with only the entities Kefu learns (built-in kinds
+/// lose their markup: the built-in extractor finds them); `None` when none is left. Of several
+/// readings of one span, the first is kept.
+fn marked_example(parsed: &kefu::core::bot::ParsedExample) -> Option<String> {
+    let chars: Vec<char> = parsed.text.chars().collect();
+    let mut out = String::new();
+    let mut at = 0;
+    for a in &parsed.annotations {
+        if BUILTIN_ENTITIES.contains(&a.entity.as_str()) || a.start < at || a.end > chars.len() {
+            continue;
+        }
+        out.extend(&chars[at..a.start]);
+        let words: String = chars[a.start..a.end].iter().collect();
+        if a.role.is_none() && a.group.is_none() && a.value.is_none() {
+            out.push_str(&format!("[{words}]({})", a.entity));
+        } else {
+            let mut json = serde_json::Map::new();
+            json.insert("entity".into(), a.entity.clone().into());
+            for (key, v) in [("role", &a.role), ("group", &a.group), ("value", &a.value)] {
+                if let Some(v) = v {
+                    json.insert(key.into(), v.clone().into());
+                }
+            }
+            out.push_str(&format!("[{words}]{}", serde_json::Value::Object(json)));
+        }
+        at = a.end;
+    }
+    if at == 0 {
+        return None;
+    }
+    out.extend(&chars[at..]);
+    Some(out.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 /// A scalar as text (`yes`, `12` and `true` are names too).

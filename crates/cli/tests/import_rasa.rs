@@ -115,7 +115,15 @@ fn banking_nlu_file_becomes_a_bot_that_checks() {
             ("mortgage".to_string(), vec![]),
         ]
     );
-    // Annotations stay in the examples: the loader hands them to the entity tagger.
+    // Annotations stay in the examples in Kefu's syntax (built-in kinds lose their markup);
+    // the loader hands them to the entity tagger.
+    let written = std::fs::read_to_string(out.join("intents.yaml")).unwrap();
+    assert!(
+        written.contains(r#"move $100 to my [sav]{"entity":"account_type","value":"savings"} account"#),
+        "{written}"
+    );
+    assert!(written.contains("wire money to Bob at [Chase](bank)"), "{written}");
+    assert!(!written.contains("(amount)") && !written.contains("(person)"), "{written}");
     let roles: Vec<_> = bot.annotations.iter().flat_map(|a| &a.annotations).filter_map(|a| a.role.clone()).collect();
     assert_eq!(roles, strings(&["source", "destination"]));
     let bank: Vec<String> = lookup(&bot.entities["bank"]).into_iter().map(|(v, _)| v).collect();
