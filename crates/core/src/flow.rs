@@ -28,7 +28,7 @@ pub(crate) fn slot_value(e: &Entity) -> Value {
 
 /// A message as the customer typed it, for free-text slots: control characters dropped,
 /// runs of whitespace collapsed, no Unicode folding (a Chinese comma stays "，").
-fn typed_text(raw: &str) -> String {
+pub(crate) fn typed_text(raw: &str) -> String {
     raw.split_whitespace()
         .map(|w| {
             w.chars()

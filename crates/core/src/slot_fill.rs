@@ -95,7 +95,8 @@ const GENERIC_ZH: [&str; 24] = [
 ];
 
 /// Terms that name a slot of a form in `lang`: its declared mentions, the words of its name,
-/// and the words (en) or character pairs (zh) of its prompts that no competing slot's prompt uses.
+/// and the words (en) or character pairs (zh) of its prompts (examples of answers left out)
+/// that no competing slot's prompts use.
 fn slot_terms(def: &FlowDef, slot_defs: &[Option<&SlotDef>], lang: Language) -> Vec<Vec<String>> {
     let prompt_terms: Vec<std::collections::BTreeSet<String>> = def
         .slots
@@ -103,8 +104,10 @@ fn slot_terms(def: &FlowDef, slot_defs: &[Option<&SlotDef>], lang: Language) -> 
         .map(|fs| {
             let mut terms: std::collections::BTreeSet<String> =
                 fs.slot.split('_').filter(|w| w.len() >= 3).map(str::to_lowercase).collect();
+            // Examples of answers in the prompts ("比如「尺码不对」", 'like "Tokyo"') would
+            // name the slot by its values: they are left out.
             for text in fs.prompt.get(&lang).map(|p| p.as_slice()).unwrap_or_default() {
-                terms.extend(text_terms(&strip_placeholders(text)));
+                terms.extend(text_terms(&strip_examples(&strip_placeholders(text))));
             }
             terms
         })
@@ -143,6 +146,50 @@ fn competes(a: Option<&SlotDef>, b: Option<&SlotDef>) -> bool {
         || (a.slot_type == SlotType::Text && b.slot_type == SlotType::Text)
 }
 
+/// A prompt without its examples: quoted text and what follows "比如", "e.g.", "for example"
+/// up to the end of the sentence.
+fn strip_examples(text: &str) -> String {
+    const OPEN: &str = "「『“\"‘'(（";
+    const CLOSE: &str = "」』”\"’')）";
+    const LEADS: [&str; 8] = ["比如", "例如", "譬如", "e.g.", "for example", "such as", "like ", "如："];
+    let mut out = String::new();
+    let mut quote: Option<char> = None;
+    let mut skipping_example = false;
+    let mut lead_end = 0;
+    let lower = text.to_lowercase();
+    let same_len = lower.len() == text.len();
+    for (i, c) in text.char_indices() {
+        if i < lead_end {
+            continue;
+        }
+        if let Some(q) = quote {
+            if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        if skipping_example {
+            if "。.!！?？;；\n".contains(c) {
+                skipping_example = false;
+                out.push(c);
+            }
+            continue;
+        }
+        if let Some(k) = OPEN.find(c) {
+            let close = CLOSE[k..].chars().next().unwrap_or(c);
+            quote = Some(if c == '"' || c == '\'' { c } else { close });
+            continue;
+        }
+        if let Some(lead) = LEADS.iter().find(|l| same_len && lower[i..].starts_with(**l)) {
+            skipping_example = true;
+            lead_end = i + lead.len();
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn strip_placeholders(text: &str) -> String {
     let mut out = String::new();
     let mut depth = 0;
@@ -179,19 +226,66 @@ fn text_terms(text: &str) -> Vec<String> {
 
 /// Whether `window` mentions one of `terms` (English words match on a shared stem).
 fn mentions(window: &str, terms: &[String]) -> bool {
-    let lower = window.to_lowercase();
-    let words: Vec<&str> = lower.split(|c: char| !(c.is_ascii_alphanumeric() || c == '\'')).collect();
-    terms.iter().any(|t| {
+    mention_end(window, terms).is_some()
+}
+
+/// Where the first mention of one of `terms` in `text` ends (a byte offset into `text`).
+fn mention_end(text: &str, terms: &[String]) -> Option<usize> {
+    let lower = text.to_lowercase();
+    if lower.len() != text.len() {
+        return None; // lower-casing changed byte offsets: no position to trust
+    }
+    let mut best: Option<usize> = None;
+    for t in terms {
         if t.chars().any(crate::language::is_cjk) {
-            lower.contains(t.as_str())
-        } else {
-            words.iter().any(|w| {
-                w == t
-                    || (w.len() >= 4 && t.len() >= 4 && (w.starts_with(t.as_str()) || t.starts_with(*w)))
-                    || w.chars().zip(t.chars()).take_while(|(a, b)| a == b).count() >= 6
-            })
+            if let Some(i) = lower.find(t.as_str()) {
+                best = Some(best.map_or(i + t.len(), |b| b.min(i + t.len())));
+            }
+            continue;
         }
-    })
+        let mut from = 0;
+        for w in lower.split(|c: char| !(c.is_ascii_alphanumeric() || c == '\'')) {
+            let start = from;
+            from += w.len() + 1;
+            let hit = !w.is_empty()
+                && (w == t
+                    || (w.len() >= 4 && t.len() >= 4 && (w.starts_with(t.as_str()) || t.starts_with(w)))
+                    || w.chars().zip(t.chars()).take_while(|(a, b)| a == b).count() >= 6);
+            if hit {
+                best = Some(best.map_or(start + w.len(), |b| b.min(start + w.len())));
+                break;
+            }
+        }
+    }
+    best
+}
+
+/// The words after a slot's name in a correction: "原因是尺码太小" → "尺码太小", "the reason
+/// is wrong size" → "wrong size". Connecting words and punctuation are skipped.
+fn value_after(text: &str, end: usize) -> Option<String> {
+    const LINKS: [&str; 16] =
+        ["应该是", "改成", "改为", "换成", "其实是", "是", "为", "叫", "should be", "is", "was", "to", "be", ":", "：", "="];
+    let mut rest = text.get(end..)?.trim_start();
+    loop {
+        let before = rest;
+        rest = rest.trim_start_matches(|c: char| c.is_whitespace() || ",，:：".contains(c));
+        for l in LINKS {
+            if let Some(r) = rest.strip_prefix(l) {
+                let boundary = l.chars().any(crate::language::is_cjk) || r.is_empty() || r.starts_with(' ');
+                if boundary {
+                    rest = r;
+                    break;
+                }
+            }
+        }
+        if rest == before {
+            break;
+        }
+    }
+    let value = rest.trim().trim_end_matches(|c: char| "。.!！?？~～".contains(c)).trim();
+    // "日期不对", "the name is wrong": a complaint about the value, not a new one.
+    let complaint = crate::policy::is_deny(value) || ["有误", "不正确", "错误", "not right", "is wrong"].contains(&value);
+    (!value.is_empty() && !complaint).then(|| value.to_string())
 }
 
 impl TurnRun<'_> {
@@ -272,10 +366,19 @@ impl TurnRun<'_> {
             window_start = end;
             for (si, fs) in def.slots.iter().enumerate() {
                 let Some(sd) = slot_defs[si] else { continue };
-                let Some((exact, value)) = self.entity_fits(e, sd) else { continue };
+                let Some((exact, mut value)) = self.entity_fits(e, sd) else { continue };
                 // The words naming a slot outweigh a role the tagger guessed from context.
                 let role_clash = matches!((&sd.role, &e.role), (Some(want), Some(got)) if want != got);
                 let requested = active.requested_slot.as_deref() == Some(fs.slot.as_str());
+                // The answer to a learned free-form slot that the tagger read most of is the
+                // whole answer ("颜色和图片差太多", not "和图片差太多").
+                let is_name = self.entities.iter().any(|o| o.kind == "person" && o.start < e.end && e.start < o.end);
+                if requested && exact && !is_name && self.is_learned_entity(&e.kind) && e.end - e.start >= 2 {
+                    let letters = chars.iter().filter(|c| c.is_alphanumeric()).count();
+                    if 2 * (e.end - e.start) >= letters && letters > 0 {
+                        value = Value::String(crate::flow::typed_text(&self.turn.text));
+                    }
+                }
                 let named = mentions(&window, &terms[si]);
                 let filled = self.session.slots.contains_key(&fs.slot);
                 // A name fills the form's only learned text slot even when it was not asked:
@@ -328,10 +431,36 @@ impl TurnRun<'_> {
                 fills.push((si, Value::String(v.clone())));
             }
         }
+        // A learned free-form value the tagger cut short in a correction ("actually the reason
+        // is wrong colour" read as "colour"): the words after the slot's name.
+        if cue {
+            for (si, value) in fills.iter_mut() {
+                let Some(short) = value.as_str() else { continue };
+                let free_form = slot_defs[*si].is_some_and(|d| {
+                    d.slot_type == SlotType::Text && d.entity.as_deref().is_some_and(|k| self.is_learned_entity(k))
+                });
+                if !free_form || self.entities.iter().any(|o| o.kind == "person" && o.text == short) {
+                    continue;
+                }
+                let longer = mention_end(&self.text, &terms[*si]).and_then(|end| value_after(&self.text, end));
+                if let Some(v) = longer.filter(|v| v.len() > short.len() && v.contains(short)) {
+                    *value = Value::String(v);
+                }
+            }
+        }
         if fills.is_empty() && cue {
             if let Some(si) = (0..def.slots.len())
                 .find(|&si| self.session.slots.contains_key(&def.slots[si].slot) && mentions(&self.text, &terms[si]))
             {
+                // A text slot takes the words after its name: "不对，原因是尺码太小".
+                let text_slot = slot_defs[si].is_some_and(|d| {
+                    d.slot_type == SlotType::Text && d.entity.as_deref().is_none_or(|k| self.is_learned_entity(k))
+                });
+                if text_slot {
+                    if let Some(v) = mention_end(&self.text, &terms[si]).and_then(|end| value_after(&self.text, end)) {
+                        return Plan::Fill(vec![(si, Value::String(v))]);
+                    }
+                }
                 return Plan::Reask(si);
             }
         }
@@ -403,5 +532,14 @@ mod tests {
         assert!(mentions("change the amounts", &["amount".to_string()]));
         assert!(!mentions("change the date", &["amount".to_string()]));
         assert_eq!(strip_placeholders("确认 {order_id} 吗"), "确认  吗");
+        assert_eq!(strip_examples("简单说一下原因就好，比如「尺码不对」「不想要了」。谢谢"), "简单说一下原因就好，。谢谢");
+        assert_eq!(strip_examples("Please tell me the destination city, e.g. \"Tokyo\". Thanks"), "Please tell me the destination city, . Thanks");
+        assert_eq!(strip_examples("请告诉我目的地城市（如「北京」）"), "请告诉我目的地城市");
+        let reason = ["原因".to_string(), "reason".to_string()];
+        let zh = "不对，原因是尺码太小";
+        assert_eq!(mention_end(zh, &reason).and_then(|e| value_after(zh, e)).as_deref(), Some("尺码太小"));
+        let en = "no, the reason is wrong size.";
+        assert_eq!(mention_end(en, &reason).and_then(|e| value_after(en, e)).as_deref(), Some("wrong size"));
+        assert_eq!(mention_end("日期不对", &["日期".to_string()]).and_then(|e| value_after("日期不对", e)).as_deref(), None);
     }
 }
