@@ -20,10 +20,12 @@ pub(crate) fn time_default_is_known(s: &str) -> bool {
         || chrono::NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M:%S").is_ok()
 }
 
+use crate::bot::OUT_OF_SCOPE_INTENT;
 use crate::bot::{FlowDef, FlowSlot, SlotDef, SlotType, BUILTIN_ENTITIES};
 use crate::engine::TurnRun;
 use crate::flow::slot_value;
 use crate::nlu::Entity;
+use crate::policy::Interpretation;
 use crate::session::ActiveFlow;
 
 /// What a message does to the slots of the active form.
@@ -263,8 +265,27 @@ fn mention_end(text: &str, terms: &[String]) -> Option<usize> {
 /// The words after a slot's name in a correction: "原因是尺码太小" → "尺码太小", "the reason
 /// is wrong size" → "wrong size". Connecting words and punctuation are skipped.
 fn value_after(text: &str, end: usize) -> Option<String> {
-    const LINKS: [&str; 16] =
-        ["应该是", "改成", "改为", "换成", "其实是", "是", "为", "叫", "should be", "is", "was", "to", "be", ":", "：", "="];
+    const LINKS: [&str; 19] = [
+        "应该是",
+        "改成",
+        "改为",
+        "换成",
+        "其实是",
+        "写成",
+        "是",
+        "为",
+        "叫",
+        "写",
+        "填",
+        "should be",
+        "is",
+        "was",
+        "to",
+        "be",
+        ":",
+        "：",
+        "=",
+    ];
     let mut rest = text.get(end..)?.trim_start();
     loop {
         let before = rest;
@@ -282,9 +303,12 @@ fn value_after(text: &str, end: usize) -> Option<String> {
             break;
         }
     }
-    let value = rest.trim().trim_end_matches(|c: char| "。.!！?？~～".contains(c)).trim();
+    // One clause: "原因是尺码偏小，订单SO123456" → "尺码偏小".
+    let clause = rest.split(|c: char| "，,。；;!！?？\n".contains(c)).next().unwrap_or("");
+    let value = clause.trim().trim_end_matches(|c: char| ".~～".contains(c)).trim();
     // "日期不对", "the name is wrong": a complaint about the value, not a new one.
-    let complaint = crate::policy::is_deny(value) || ["有误", "不正确", "错误", "not right", "is wrong"].contains(&value);
+    let complaint =
+        crate::policy::is_deny(value) || ["有误", "不正确", "错误", "not right", "is wrong"].contains(&value);
     (!value.is_empty() && !complaint).then(|| value.to_string())
 }
 
@@ -360,24 +384,36 @@ impl TurnRun<'_> {
         let lone_learned = (learned_text.len() == 1).then(|| learned_text[0]);
         let mut pairs: Vec<(i32, usize, usize, Value)> = Vec::new(); // (score, entity, slot, value)
         let mut window_start = 0;
+        let letters = chars.iter().filter(|c| c.is_alphanumeric()).count();
+        let off_topic = matches!(&self.interpretation, Interpretation::Confident(top)
+            if top.name == OUT_OF_SCOPE_INTENT && top.confidence >= 0.85);
         for (ei, e) in self.entities.iter().enumerate() {
             let end = e.end.min(chars.len());
+            let outside =
+                letters.saturating_sub(chars[e.start.min(end)..end].iter().filter(|c| c.is_alphanumeric()).count());
+            let bare_answer = outside <= 1;
             let window: String = chars[window_start.min(end)..end].iter().collect();
             window_start = end;
             for (si, fs) in def.slots.iter().enumerate() {
                 let Some(sd) = slot_defs[si] else { continue };
                 let Some((exact, mut value)) = self.entity_fits(e, sd) else { continue };
-                // The words naming a slot outweigh a role the tagger guessed from context.
-                let role_clash = matches!((&sd.role, &e.role), (Some(want), Some(got)) if want != got);
+                // The words naming a slot override a role the tagger guessed from context, and a
+                // bare answer ("savings account") has no context to guess a role from.
+                let role = if bare_answer { None } else { e.role.as_ref() };
+                let role_clash = matches!((&sd.role, role), (Some(want), Some(got)) if want != got);
                 let requested = active.requested_slot.as_deref() == Some(fs.slot.as_str());
                 // The answer to a learned free-form slot that the tagger read most of is the
                 // whole answer ("颜色和图片差太多", not "和图片差太多").
                 let is_name = self.entities.iter().any(|o| o.kind == "person" && o.start < e.end && e.start < o.end);
-                if requested && exact && !is_name && self.is_learned_entity(&e.kind) && e.end - e.start >= 2 {
-                    let letters = chars.iter().filter(|c| c.is_alphanumeric()).count();
-                    if 2 * (e.end - e.start) >= letters && letters > 0 {
-                        value = Value::String(crate::flow::typed_text(&self.turn.text));
-                    }
+                if requested
+                    && exact
+                    && !is_name
+                    && self.is_learned_entity(&e.kind)
+                    && e.end - e.start >= 2
+                    && 2 * (e.end - e.start) >= letters
+                    && letters > 0
+                {
+                    value = Value::String(crate::flow::typed_text(&self.turn.text));
                 }
                 let named = mentions(&window, &terms[si]);
                 let filled = self.session.slots.contains_key(&fs.slot);
@@ -390,10 +426,13 @@ impl TurnRun<'_> {
                 if role_clash && !named {
                     continue;
                 }
+                // Off-topic text ("who painted the Mona Lisa?") names no passenger.
+                if !exact && off_topic && e.kind == "person" {
+                    continue;
+                }
                 let score = 8 * i32::from(named)
                     + 3 * i32::from(requested)
-                    + 3 * i32::from(sd.role.is_some() && sd.role == e.role)
-                    - 3 * i32::from(role_clash)
+                    + 3 * i32::from(sd.role.is_some() && sd.role.as_ref() == role)
                     + 2 * i32::from(exact)
                     + i32::from(if correcting { filled } else { !filled });
                 pairs.push((score, ei, si, value));
@@ -480,12 +519,21 @@ impl TurnRun<'_> {
             return Some((true, slot_value(e)));
         }
         match (sd.slot_type, e.kind.as_str()) {
-            (SlotType::Amount, "number") if sd.entity.is_none() => Some((false, self.amount_of(slot_value(e)))),
+            (SlotType::Amount, "number") if sd.entity.is_none() && !self.counts_something(e) => {
+                Some((false, self.amount_of(slot_value(e))))
+            }
             (SlotType::Text, "person") if sd.entity.as_deref().is_none_or(|k| self.is_learned_entity(k)) => {
                 Some((false, slot_value(e)))
             }
             _ => None,
         }
+    }
+
+    /// A Chinese number followed by a measure word counts things ("一笔", "两张", "3个"): it
+    /// is not a bare amount of money.
+    fn counts_something(&self, e: &Entity) -> bool {
+        const MEASURE_WORDS: &str = "笔个张件次位天号份条本台辆间家只双套瓶杯种样下点些楼层岁年月周分秒趟遍口";
+        self.text.chars().nth(e.end).is_some_and(|c| MEASURE_WORDS.contains(c))
     }
 
     /// An entity known only from annotations of the training examples.
@@ -532,14 +580,23 @@ mod tests {
         assert!(mentions("change the amounts", &["amount".to_string()]));
         assert!(!mentions("change the date", &["amount".to_string()]));
         assert_eq!(strip_placeholders("确认 {order_id} 吗"), "确认  吗");
-        assert_eq!(strip_examples("简单说一下原因就好，比如「尺码不对」「不想要了」。谢谢"), "简单说一下原因就好，。谢谢");
-        assert_eq!(strip_examples("Please tell me the destination city, e.g. \"Tokyo\". Thanks"), "Please tell me the destination city, . Thanks");
+        assert_eq!(
+            strip_examples("简单说一下原因就好，比如「尺码不对」「不想要了」。谢谢"),
+            "简单说一下原因就好，。谢谢"
+        );
+        assert_eq!(
+            strip_examples("Please tell me the destination city, e.g. \"Tokyo\". Thanks"),
+            "Please tell me the destination city, . Thanks"
+        );
         assert_eq!(strip_examples("请告诉我目的地城市（如「北京」）"), "请告诉我目的地城市");
         let reason = ["原因".to_string(), "reason".to_string()];
         let zh = "不对，原因是尺码太小";
         assert_eq!(mention_end(zh, &reason).and_then(|e| value_after(zh, e)).as_deref(), Some("尺码太小"));
         let en = "no, the reason is wrong size.";
         assert_eq!(mention_end(en, &reason).and_then(|e| value_after(en, e)).as_deref(), Some("wrong size"));
-        assert_eq!(mention_end("日期不对", &["日期".to_string()]).and_then(|e| value_after("日期不对", e)).as_deref(), None);
+        assert_eq!(
+            mention_end("日期不对", &["日期".to_string()]).and_then(|e| value_after("日期不对", e)).as_deref(),
+            None
+        );
     }
 }

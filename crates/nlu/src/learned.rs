@@ -18,6 +18,15 @@ pub struct LearnedEntityExtractor {
     /// Entities whose annotated values are mostly names the built-in `person` scanner
     /// finds: their spans take the scanner's boundaries ("宋雨" → "宋雨桐", "Tom充" → "Tom").
     name_like: HashSet<String>,
+    /// Free-form entities whose annotated values run to the end of their clause ("备注写
+    /// [装修款](memo)", "[尺码偏小](reason)，我要退货"): a span the tagger starts is extended
+    /// to the clause end.
+    clause_final: HashSet<String>,
+}
+
+/// Where a clause ends: punctuation or the end of the text.
+fn is_clause_end(chars: &[char], at: usize) -> bool {
+    chars.get(at).is_none_or(|c| "，,。.!！?？;；\n".contains(*c))
 }
 
 /// Words that are never a learned entity on their own, however the tagger reads them.
@@ -121,10 +130,19 @@ impl LearnedEntityExtractor {
         let config = TaggerConfig { seed: bot.nlu.seed, ..Default::default() };
         let mut taggers = Vec::new();
         let mut shares: HashMap<String, (usize, usize)> = HashMap::new();
+        let mut clause_ends: HashMap<String, (usize, usize)> = HashMap::new();
         for &lang in &bot.bot.languages {
             let examples = tagger_examples(bot, lang);
             if examples.iter().all(|e| e.spans.is_empty()) {
                 continue;
+            }
+            for ex in examples.iter().filter(|e| !e.spans.is_empty()) {
+                let chars: Vec<char> = ex.text.chars().collect();
+                for sp in &ex.spans {
+                    let c = clause_ends.entry(sp.entity.clone()).or_default();
+                    c.0 += usize::from(is_clause_end(&chars, sp.end));
+                    c.1 += 1;
+                }
             }
             for (entity, (persons, total)) in person_share(&examples, lang_of(lang)) {
                 let s = shares.entry(entity).or_default();
@@ -152,8 +170,14 @@ impl LearnedEntityExtractor {
                 values.insert((an.entity.clone(), normalize(&an.text).to_lowercase()), v.clone());
             }
         }
-        let name_like = shares.into_iter().filter(|(_, (p, t))| *p * 2 >= *t).map(|(e, _)| e).collect();
-        Some(Self { taggers, values, name_like })
+        let name_like: HashSet<String> =
+            shares.into_iter().filter(|(_, (p, t))| *p * 2 >= *t).map(|(e, _)| e).collect();
+        let clause_final = clause_ends
+            .into_iter()
+            .filter(|(e, (ends, total))| !name_like.contains(e) && *total >= 5 && *ends * 10 >= *total * 7)
+            .map(|(e, _)| e)
+            .collect();
+        Some(Self { taggers, values, name_like, clause_final })
     }
 }
 
@@ -185,6 +209,30 @@ impl EntityExtractor for LearnedEntityExtractor {
                 }
             }
             spans.dedup_by(|a, b| a.start == b.start && a.end == b.end && a.entity == b.entity);
+        }
+        let sure_starts: Vec<usize> = if spans.iter().any(|s| self.clause_final.contains(&s.entity)) {
+            let mut pctx = crate::entities::ParseContext::new(lang_of(ctx.language), ctx.now);
+            pctx.past_leaning = ctx.past_leaning;
+            crate::entities::parse(text, &pctx)
+                .into_iter()
+                .filter(|e| e.kind != crate::entities::EntityKind::Person)
+                .map(|e| e.start)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        for k in 0..spans.len() {
+            if !self.clause_final.contains(&spans[k].entity) {
+                continue;
+            }
+            // Up to the clause end, never over the next span or a built-in entity (an amount).
+            let next_builtin = sure_starts.iter().copied().filter(|&b| b >= spans[k].end).min();
+            let limit = spans.get(k + 1).map_or(chars.len(), |next| next.start).min(next_builtin.unwrap_or(usize::MAX));
+            let mut end = spans[k].end.min(chars.len());
+            while end < limit && !is_clause_end(&chars, end) {
+                end += 1;
+            }
+            spans[k].end = end;
         }
         spans
             .into_iter()
