@@ -1,4 +1,4 @@
-//! The example assistants beyond the demo shop (examples/bots/airline, telecom, clinic):
+//! The example assistants beyond the demo shop (examples/bots/airline, telecom, clinic, bank):
 //! learned entities with roles, optional slots with defaults, per-language currency,
 //! corrections of any slot, off-topic messages without an `out_of_scope` intent — their
 //! conversation tests in Chinese, English and mixed, plus the learned-entity
@@ -40,6 +40,11 @@ async fn telecom_conversations_pass() {
 #[tokio::test]
 async fn clinic_conversations_pass() {
     conversations_pass(airline().with_file_name("clinic"), 20).await;
+}
+
+#[tokio::test]
+async fn bank_conversations_pass() {
+    conversations_pass(airline().with_file_name("bank"), 20).await;
 }
 
 #[tokio::test]
