@@ -402,17 +402,10 @@ impl TurnRun<'_> {
                 let role = if bare_answer { None } else { e.role.as_ref() };
                 let role_clash = matches!((&sd.role, role), (Some(want), Some(got)) if want != got);
                 let requested = active.requested_slot.as_deref() == Some(fs.slot.as_str());
-                // The answer to a learned free-form slot that the tagger read most of is the
-                // whole answer ("颜色和图片差太多", not "和图片差太多").
+                // The answer to the question of a learned free-form slot is the whole answer
+                // ("颜色和图片差太多", not the "和图片差太多" the tagger read); names excepted.
                 let is_name = self.entities.iter().any(|o| o.kind == "person" && o.start < e.end && e.start < o.end);
-                if requested
-                    && exact
-                    && !is_name
-                    && self.is_learned_entity(&e.kind)
-                    && e.end - e.start >= 2
-                    && 2 * (e.end - e.start) >= letters
-                    && letters > 0
-                {
+                if requested && exact && !is_name && self.is_learned_entity(&e.kind) {
                     value = Value::String(crate::flow::typed_text(&self.turn.text));
                 }
                 let named = mentions(&window, &terms[si]);
