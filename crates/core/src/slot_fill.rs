@@ -182,7 +182,8 @@ fn strip_examples(text: &str) -> String {
             quote = Some(if c == '"' || c == '\'' { c } else { close });
             continue;
         }
-        if let Some(lead) = LEADS.iter().find(|l| same_len && lower[i..].starts_with(**l)) {
+        if let Some(lead) = LEADS.iter().find(|l| same_len && lower.get(i..).is_some_and(|rest| rest.starts_with(**l)))
+        {
             skipping_example = true;
             lead_end = i + lead.len();
             continue;

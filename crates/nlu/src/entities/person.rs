@@ -355,6 +355,8 @@ mod tests {
         assert_eq!(people("帮我找小王", Lang::Zh), ["小王"]);
         assert_eq!(people("欧阳娜娜", Lang::Zh), ["欧阳娜娜"]);
         assert_eq!(people("不对，应该寄给李雷", Lang::Zh), ["李雷"]);
+        assert_eq!(people("替何琳改签", Lang::Zh), ["何琳"]);
+        assert_eq!(people("不对，是给韩冬充", Lang::Zh), ["韩冬"]);
     }
 
     #[test]

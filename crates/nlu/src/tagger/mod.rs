@@ -33,7 +33,7 @@
 //! use kefu_nlu::tagger::{EntityTagger, TaggedSpan, TaggerConfig, TaggerExample};
 //!
 //! let ex = |text: &str, name: &str| {
-//!     let start = text[..text.find(name).unwrap()].chars().count();
+//!     let start = text.find(name).map_or(0, |i| text[..i].chars().count());
 //!     let end = start + name.chars().count();
 //!     let span = TaggedSpan { start, end, entity: "passenger".into(), role: None, group: None };
 //!     TaggerExample { text: text.into(), spans: vec![span] }
