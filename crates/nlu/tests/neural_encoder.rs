@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use candle_core::{Device, Tensor};
-use kefu_nlu::neural::{EncoderError, EncoderOptions, SentenceEncoder};
+use kefu_nlu::neural::{EncoderError, EncoderOptions, Pooling, SentenceEncoder};
 use serde_json::json;
 use tiny_bert::{write_random_weights, BertShape, SPECIALS};
 
@@ -446,11 +446,20 @@ fn bad_configs_are_reported() {
             }),
         ),
         (
-            "CLS pooling",
+            "CLS and mean pooling at once",
             Box::new(|d: &Path| {
                 write_json(
                     &d.join("1_Pooling/config.json"),
-                    &json!({"pooling_mode_cls_token": true, "pooling_mode_mean_tokens": false}),
+                    &json!({"pooling_mode_cls_token": true, "pooling_mode_mean_tokens": true}),
+                );
+            }),
+        ),
+        (
+            "max pooling",
+            Box::new(|d: &Path| {
+                write_json(
+                    &d.join("1_Pooling/config.json"),
+                    &json!({"pooling_mode_max_tokens": true, "pooling_mode_mean_tokens": false}),
                 );
             }),
         ),
@@ -471,7 +480,20 @@ fn bad_configs_are_reported() {
         &dir.path().join("1_Pooling/config.json"),
         &json!({"word_embedding_dimension": HIDDEN, "pooling_mode_cls_token": false, "pooling_mode_mean_tokens": true}),
     );
-    assert!(SentenceEncoder::load(dir.path(), Device::Cpu).is_ok());
+    let mean = SentenceEncoder::load(dir.path(), Device::Cpu).unwrap();
+    assert_eq!(mean.pooling(), Pooling::Mean);
+    // CLS pooling (BGE) gives another vector for a sentence of several tokens.
+    let cls_dir = tiny_model();
+    write_json(
+        &cls_dir.path().join("1_Pooling/config.json"),
+        &json!({"pooling_mode_cls_token": true, "pooling_mode_mean_tokens": false}),
+    );
+    let cls = SentenceEncoder::load(cls_dir.path(), Device::Cpu).unwrap();
+    assert_eq!(cls.pooling(), Pooling::Cls);
+    let (a, b) = (mean.embed_one("hello world").unwrap(), cls.embed_one("hello world").unwrap());
+    let norm: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
+    assert!((norm - 1.0).abs() < 1e-4, "unit length: {norm}");
+    assert!(a.iter().zip(&b).any(|(x, y)| (x - y).abs() > 1e-4), "CLS pooling is not mean pooling");
     // Batch size 0 is refused.
     let options = EncoderOptions { batch_size: 0, ..Default::default() };
     assert!(matches!(

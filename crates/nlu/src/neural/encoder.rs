@@ -1,4 +1,4 @@
-//! [`SentenceEncoder`]: tokenizer + BERT + mean pooling + L2 normalisation.
+//! [`SentenceEncoder`]: tokenizer + BERT + mean or CLS pooling + L2 normalisation.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,7 +20,7 @@ pub const TOKENIZER_FILE: &str = "tokenizer.json";
 pub const WEIGHTS_FILE: &str = "model.safetensors";
 /// Optional: sentence-transformers' settings (its `max_seq_length` is honoured).
 pub const SBERT_CONFIG_FILE: &str = "sentence_bert_config.json";
-/// Optional: sentence-transformers' pooling settings (must say mean pooling when present).
+/// Optional: sentence-transformers' pooling settings (mean or CLS pooling; absent = mean).
 pub const POOLING_CONFIG_FILE: &str = "1_Pooling/config.json";
 
 /// Tunables of a [`SentenceEncoder`]; [`Default`] suits a 2-core CPU.
@@ -59,6 +59,7 @@ pub struct SentenceEncoder {
     dim: usize,
     max_seq_length: usize,
     pad_id: u32,
+    pooling: Pooling,
     batch_size: usize,
     model_id: String,
     dir: PathBuf,
@@ -133,22 +134,36 @@ fn load_config(path: &Path) -> Result<(BertConfig, serde_json::Value), EncoderEr
     Ok((config, raw))
 }
 
-/// Checks that sentence-transformers' pooling (when described) is mean pooling.
-fn check_pooling(dir: &Path) -> Result<(), EncoderError> {
+/// How token vectors become one sentence vector (sentence-transformers' `1_Pooling`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pooling {
+    /// Mean over the attention mask (all-MiniLM-L6-v2; the default without `1_Pooling`).
+    Mean,
+    /// The first token's (`[CLS]`) vector (BGE).
+    Cls,
+}
+
+/// Reads sentence-transformers' pooling (mean or CLS; absent = mean).
+fn read_pooling(dir: &Path) -> Result<Pooling, EncoderError> {
     let path = dir.join(POOLING_CONFIG_FILE);
-    let Some(pooling) = read_optional_json(&path)? else { return Ok(()) };
+    let Some(pooling) = read_optional_json(&path)? else { return Ok(Pooling::Mean) };
     let flag = |name: &str| pooling.get(name).and_then(|v| v.as_bool()).unwrap_or(false);
-    let others = [
-        "pooling_mode_cls_token",
+    let unsupported = [
         "pooling_mode_max_tokens",
         "pooling_mode_mean_sqrt_len_tokens",
         "pooling_mode_weightedmean_tokens",
         "pooling_mode_lasttoken",
     ];
-    if !flag("pooling_mode_mean_tokens") || others.iter().any(|m| flag(m)) {
-        return Err(bad_config(&path, "only mean pooling (`pooling_mode_mean_tokens` alone) is supported"));
+    match (flag("pooling_mode_mean_tokens"), flag("pooling_mode_cls_token")) {
+        _ if unsupported.iter().any(|m| flag(m)) => {}
+        (true, false) => return Ok(Pooling::Mean),
+        (false, true) => return Ok(Pooling::Cls),
+        _ => {}
     }
-    Ok(())
+    Err(bad_config(
+        &path,
+        "only mean pooling (`pooling_mode_mean_tokens`) or CLS pooling (`pooling_mode_cls_token`), one of them alone, is supported",
+    ))
 }
 
 fn weights_error(path: &Path, e: &candle_core::Error) -> EncoderError {
@@ -194,7 +209,7 @@ impl SentenceEncoder {
         }
 
         let (config, _raw) = load_config(&config_path)?;
-        check_pooling(dir)?;
+        let pooling = read_pooling(dir)?;
         let sbert_path = dir.join(SBERT_CONFIG_FILE);
         let sbert = read_optional_json(&sbert_path)?;
         let sbert_max = match sbert.as_ref().and_then(|v| v.get("max_seq_length")) {
@@ -258,6 +273,7 @@ impl SentenceEncoder {
             dim: config.hidden_size,
             max_seq_length,
             pad_id,
+            pooling,
             batch_size: options.batch_size,
             model_id,
             dir: dir.to_path_buf(),
@@ -280,6 +296,11 @@ impl SentenceEncoder {
     /// The folder the model was loaded from.
     pub fn model_dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// How token vectors are pooled into the sentence vector.
+    pub fn pooling(&self) -> Pooling {
+        self.pooling
     }
 
     /// Longest input in tokens; longer texts are truncated.
@@ -391,8 +412,8 @@ impl SentenceEncoder {
             .collect()
     }
 
-    /// One forward pass: pads to the longest member, runs BERT, mean-pools over the mask and
-    /// L2-normalises (as sentence-transformers: `sum / max(count, 1e-9)`, `x / max(‖x‖, 1e-12)`).
+    /// One forward pass: pads to the longest member, runs BERT, pools (mean over the mask, or
+    /// the `[CLS]` vector) and L2-normalises (as sentence-transformers: `sum / max(count, 1e-9)`, `x / max(‖x‖, 1e-12)`).
     fn forward_batch(&self, batch: &[(&[u32], &[u32])]) -> Result<Vec<Vec<f32>>, EncoderError> {
         let n = batch.len();
         let len = batch.iter().map(|(ids, _)| ids.len()).max().unwrap_or(0).max(1);
@@ -411,12 +432,17 @@ impl SentenceEncoder {
 
         let hidden = self.model.forward(&ids, &types, Some(&mask)).map_err(inference)?; // (n, len, dim)
         let pooled = (|| {
-            let m = mask.unsqueeze(2)?; // (n, len, 1)
-            let summed = hidden.broadcast_mul(&m)?.sum(1)?; // (n, dim)
-            let counts = m.sum(1)?.clamp(1e-9f32, f32::MAX)?; // (n, 1)
-            let mean = summed.broadcast_div(&counts)?;
-            let norms = mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12f32, f32::MAX)?;
-            mean.broadcast_div(&norms)?.to_device(&Device::Cpu)?.to_vec2::<f32>()
+            let pooled = match self.pooling {
+                Pooling::Cls => hidden.narrow(1, 0, 1)?.squeeze(1)?, // (n, dim)
+                Pooling::Mean => {
+                    let m = mask.unsqueeze(2)?; // (n, len, 1)
+                    let summed = hidden.broadcast_mul(&m)?.sum(1)?; // (n, dim)
+                    let counts = m.sum(1)?.clamp(1e-9f32, f32::MAX)?; // (n, 1)
+                    summed.broadcast_div(&counts)?
+                }
+            };
+            let norms = pooled.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12f32, f32::MAX)?;
+            pooled.broadcast_div(&norms)?.to_device(&Device::Cpu)?.to_vec2::<f32>()
         })()
         .map_err(inference)?;
         if pooled.len() != n || pooled.iter().any(|v| v.len() != self.dim) {

@@ -19,7 +19,8 @@
 //!
 //! * **Model folder**: `config.json` (a BERT config, `model_type` `"bert"`), `tokenizer.json`,
 //!   `model.safetensors`; optionally `sentence_bert_config.json` (its `max_seq_length` sets
-//!   the truncation length) and `1_Pooling/config.json` (must describe mean pooling).
+//!   the truncation length) and `1_Pooling/config.json` (mean pooling, or CLS pooling as BGE
+//!   models use; absent = mean).
 //!   Padding configured in `tokenizer.json` is ignored: each batch is padded to its own
 //!   longest member only.
 //! * **Batching**: [`SentenceEncoder::embed`] sorts the texts it must compute by token length
@@ -56,7 +57,8 @@ pub mod threads;
 pub use cache::{cache_key, CacheStats, EmbeddingCache};
 pub use candle_core::Device;
 pub use encoder::{
-    EncoderOptions, SentenceEncoder, CONFIG_FILE, POOLING_CONFIG_FILE, SBERT_CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE,
+    EncoderOptions, Pooling, SentenceEncoder, CONFIG_FILE, POOLING_CONFIG_FILE, SBERT_CONFIG_FILE, TOKENIZER_FILE,
+    WEIGHTS_FILE,
 };
 pub use error::EncoderError;
 pub use threads::init_cpu_threads;
