@@ -187,15 +187,13 @@ fn evaluate_neural(
         }),
         _ => evaluate_model(train, test, opts, "fused", |examples| {
             let m = FusedIntentModel::train(encoder.clone(), examples, &config, &mut progress)?;
-            let p = m.params();
-            let held_out = p.weight_choice.as_ref().map_or(String::new(), |c| {
-                let acc = c.curve.iter().find(|(w, _)| *w == p.dense_weight).map_or(0.0, |x| x.1);
-                format!(" (held-out accuracy {:.2} % on {} training examples)", acc * 100.0, c.examples)
-            });
-            eprintln!(
-                "fused: neural weight {:.2}{held_out}, encoder languages {:?}",
-                p.dense_weight, p.encoder_languages
-            );
+            for p in &m.params().members {
+                let held_out = p.weight_choice.as_ref().map_or(String::new(), |c| {
+                    let acc = c.curve.iter().find(|(w, _)| *w == p.dense_weight).map_or(0.0, |x| x.1);
+                    format!(" (held-out accuracy {:.2} % on {} training examples)", acc * 100.0, c.examples)
+                });
+                eprintln!("fused: neural weight {:.2}{held_out}, encoder languages {:?}", p.dense_weight, p.languages);
+            }
             Ok(m)
         }),
     };

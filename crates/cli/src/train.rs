@@ -52,11 +52,14 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
 fn train_with_encoder(a: &Args, bot: &kefu::BotDefinition) -> Result<ExitCode, String> {
     use kefu_nlu::neural_intent::{FusedIntentModel, Stage};
     let started = Instant::now();
-    let encoder = kefu::pipeline::load_encoder(&a.bot_dir, bot).map_err(|e| e.to_string())?;
+    let encoders = kefu::pipeline::load_encoders(&a.bot_dir, bot).map_err(|e| e.to_string())?;
     let examples = kefu::training_examples(bot);
     let bar = crate::training_bar();
-    let model =
-        FusedIntentModel::train(encoder, &examples, &kefu::pipeline::fused_config(bot), &mut |stage, done, total| {
+    let model = FusedIntentModel::train_multi(
+        &encoders,
+        &examples,
+        &kefu::pipeline::fused_config(bot),
+        &mut |stage, done, total| {
             bar.set_length(total as u64);
             bar.set_position(done as u64);
             bar.set_message(match stage {
@@ -64,20 +67,24 @@ fn train_with_encoder(a: &Args, bot: &kefu::BotDefinition) -> Result<ExitCode, S
                 Stage::Dense => "training the dense head",
                 Stage::Lexical => "training the lexical model",
             });
-        })
-        .map_err(|e| e.to_string())?;
+        },
+    )
+    .map_err(|e| e.to_string())?;
     bar.finish_and_clear();
     let dir = a.output.clone().unwrap_or_else(|| kefu::pipeline::default_fused_dir(&a.bot_dir));
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     model.save(&dir).map_err(|e| e.to_string())?;
-    let p = model.params();
+    let members: Vec<String> = model
+        .params()
+        .members
+        .iter()
+        .map(|m| format!("encoder {} for {:?}, dense weight {:.2}", m.encoder_id, m.languages, m.dense_weight))
+        .collect();
     println!(
-        "trained the {} model ({} examples, encoder {}, dense weight {:.2} for {:?}) in {:.2} s → {}",
+        "trained the {} model ({} examples; {}) in {:.2} s → {}",
         bot.nlu.pipeline,
         examples.len(),
-        p.encoder_id,
-        p.dense_weight,
-        p.encoder_languages,
+        members.join("; "),
         started.elapsed().as_secs_f64(),
         dir.display()
     );

@@ -9,7 +9,7 @@ use crate::nlu::Entity;
 use crate::policy::{is_affirm, is_cancel, is_deny, yes_no_buttons, Interpretation};
 use crate::response::{interpolate, nth_text, value_text, RenderedButton};
 use crate::session::ActiveFlow;
-use crate::slot_fill::{is_correction, Plan};
+use crate::slot_fill::{is_correction, quoted_examples, Plan};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -93,6 +93,19 @@ impl TurnRun<'_> {
             self.session.flow = None;
             return self.route_intent().await;
         };
+        // "比如「不想要了」" offered as an answer and then said: the answer, whatever else it
+        // could mean ("不想要了" would otherwise read as cancelling the form).
+        if !active.confirming {
+            let requested =
+                active.requested_slot.as_deref().and_then(|r| def.slots.iter().find(|s| s.slot == r)).cloned();
+            if let Some(fs) = requested.filter(|fs| self.repeats_offered_example(fs)) {
+                let value = Value::String(typed_text(&self.turn.text));
+                return match self.accept(&fs, value).await {
+                    true => self.next_step().await,
+                    false => self.reask().await,
+                };
+            }
+        }
         if is_cancel(&self.text) || self.interpretation.confident() == Some("cancel") {
             // "算了，还是充一百五吧" / "never mind, make it $30": a new value, not a cancel.
             let corrects = is_correction(&self.text) && matches!(self.plan_fill(&def, &active), Plan::Fill(_));
@@ -223,6 +236,27 @@ impl TurnRun<'_> {
             }
         }
         Ok(result)
+    }
+
+    /// Whether the message is one of the example answers quoted in the free-text slot's prompt.
+    fn repeats_offered_example(&self, fs: &FlowSlot) -> bool {
+        // A value the slot's entity recognised ("Shanghai" → 上海) is filled the usual way.
+        let is_text = self.bot().slots.get(&fs.slot).is_some_and(|d| {
+            d.slot_type == SlotType::Text
+                && d.entity.as_ref().is_none_or(|k| !self.entities.iter().any(|e| &e.kind == k))
+        });
+        let trim = |t: &str| crate::text::normalize(t).trim_end_matches(['。', '.', '!', '！', '~', '～']).to_string();
+        let said = trim(&self.turn.text);
+        is_text
+            && !said.is_empty()
+            && fs
+                .prompt
+                .get(&self.language)
+                .map(|p| p.as_slice())
+                .unwrap_or_default()
+                .iter()
+                .flat_map(|p| quoted_examples(p))
+                .any(|example| trim(&example) == said)
     }
 
     /// The answer to the requested slot taken from the text itself (free text, yes/no).

@@ -193,6 +193,32 @@ fn strip_examples(text: &str) -> String {
     out
 }
 
+/// The answers a prompt offers as examples: the text inside its quotes
+/// ("比如「尺码不对」「不想要了」" → 尺码不对, 不想要了; 'e.g. "Tokyo"' → Tokyo).
+pub(crate) fn quoted_examples(text: &str) -> Vec<String> {
+    const PAIRS: [(char, char); 5] = [('「', '」'), ('『', '』'), ('“', '”'), ('"', '"'), ('‘', '’')];
+    let mut out = Vec::new();
+    let mut open: Option<(char, usize)> = None;
+    for (i, c) in text.char_indices() {
+        match open {
+            Some((close, start)) if c == close => {
+                let inner = text[start..i].trim();
+                if !inner.is_empty() && !inner.contains('{') {
+                    out.push(inner.to_string());
+                }
+                open = None;
+            }
+            Some(_) => {}
+            None => {
+                if let Some(&(_, close)) = PAIRS.iter().find(|(o, _)| *o == c) {
+                    open = Some((close, i + c.len_utf8()));
+                }
+            }
+        }
+    }
+    out
+}
+
 fn strip_placeholders(text: &str) -> String {
     let mut out = String::new();
     let mut depth = 0;
@@ -583,6 +609,9 @@ mod tests {
             "Please tell me the destination city, . Thanks"
         );
         assert_eq!(strip_examples("请告诉我目的地城市（如「北京」）"), "请告诉我目的地城市");
+        assert_eq!(quoted_examples("简单说一下原因就好，比如「尺码不对」「不想要了」。"), ["尺码不对", "不想要了"]);
+        assert_eq!(quoted_examples("Which city, e.g. \"Tokyo\"? Or “Paris”"), ["Tokyo", "Paris"]);
+        assert!(quoted_examples("订单号是 {order_id} 吗？「").is_empty());
         let reason = ["原因".to_string(), "reason".to_string()];
         let zh = "不对，原因是尺码太小";
         assert_eq!(mention_end(zh, &reason).and_then(|e| value_after(zh, e)).as_deref(), Some("尺码太小"));

@@ -63,8 +63,34 @@ struct State {
     /// Row-major, `rows.len() * dim`, unit-length rows.
     vectors: Vec<f32>,
     dead_rows: usize,
+    /// Typical cosine of two questions of different entries (see [`baseline_cosine`]).
+    baseline: f32,
     #[cfg(feature = "ann")]
     graph: Option<crate::ann::Graph>,
+}
+
+/// Rows sampled for [`baseline_cosine`] (≤ 200·199/2 dot products).
+const BASELINE_SAMPLE: usize = 200;
+
+/// Mean cosine between questions of *different* entries, over an evenly spaced sample of live
+/// rows, clamped to [0, 0.9]; 0 with fewer than two entries.
+fn baseline_cosine(state: &State, dim: usize) -> f32 {
+    let live: Vec<usize> = (0..state.rows.len()).filter(|&i| state.rows[i].alive).collect();
+    let step = live.len().div_ceil(BASELINE_SAMPLE).max(1);
+    let sample: Vec<usize> = live.into_iter().step_by(step).collect();
+    let (mut sum, mut pairs) = (0.0f64, 0usize);
+    for (a, &i) in sample.iter().enumerate() {
+        for &j in &sample[a + 1..] {
+            if state.rows[i].doc != state.rows[j].doc {
+                sum += f64::from(dot(&state.vectors[i * dim..(i + 1) * dim], &state.vectors[j * dim..(j + 1) * dim]));
+                pairs += 1;
+            }
+        }
+    }
+    if pairs == 0 {
+        return 0.0;
+    }
+    ((sum / pairs as f64) as f32).clamp(0.0, 0.9)
 }
 
 /// FAQ retrieval by sentence-embedding cosine similarity, with strict tenant filtering
@@ -192,7 +218,9 @@ impl DenseFaqIndex {
         let mut best: HashMap<usize, (f32, usize)> = HashMap::with_capacity(scored.len().min(4096));
         for (row_index, cosine) in scored {
             let row = &state.rows[row_index];
-            let mut score = cosine.max(0.0);
+            // Encoders differ in how similar unrelated texts look (MiniLM ~0.1, BGE ~0.4):
+            // measured against the index's own baseline, a score means the same for every one.
+            let mut score = ((cosine - state.baseline) / (1.0 - state.baseline)).max(0.0);
             if row.language != query.language {
                 score *= self.options.other_language_factor;
             }
@@ -273,6 +301,7 @@ impl DenseFaqIndex {
 
     /// Compacts when dead rows dominate and keeps the HNSW graph in step with the rows.
     fn after_change(&self, state: &mut State, first_new_row: usize) {
+        state.baseline = baseline_cosine(state, self.embedder.dim());
         let live = state.rows.len() - state.dead_rows;
         if state.dead_rows > 1024 && state.dead_rows > live {
             state.compact(self.embedder.dim());
@@ -293,6 +322,11 @@ impl DenseFaqIndex {
             }
         }
         let _ = first_new_row;
+    }
+
+    /// The similarity an unrelated question typically has (in [0, 0.9]).
+    pub fn baseline(&self) -> f32 {
+        self.state.read().unwrap_or_else(|p| p.into_inner()).baseline
     }
 
     fn rebuild_graph(&self, state: &mut State) {

@@ -47,21 +47,34 @@ impl Default for HybridOptions {
     }
 }
 
-/// Lexical + dense retrieval behind one [`KnowledgeBase`].
+/// Lexical + dense retrieval behind one [`KnowledgeBase`]. With several dense indexes (one per
+/// encoder, e.g. an English and a Chinese one), a query is fused with the first index that
+/// serves its language ([`DenseFaqIndex::serves`]); in no index's language the lexical index
+/// answers alone.
 pub struct HybridKb {
     lexical: Arc<dyn KnowledgeBase>,
-    dense: Arc<DenseFaqIndex>,
+    dense: Vec<Arc<DenseFaqIndex>>,
     options: HybridOptions,
 }
 
 impl HybridKb {
     /// Fuses `lexical` and `dense`, which must hold the same entries.
     pub fn new(lexical: Arc<dyn KnowledgeBase>, dense: Arc<DenseFaqIndex>, options: HybridOptions) -> Self {
+        Self::with_dense_indexes(lexical, vec![dense], options)
+    }
+
+    /// Fuses `lexical` with one of `dense` per query language (each must hold the same
+    /// entries as `lexical`).
+    pub fn with_dense_indexes(
+        lexical: Arc<dyn KnowledgeBase>,
+        dense: Vec<Arc<DenseFaqIndex>>,
+        options: HybridOptions,
+    ) -> Self {
         Self { lexical, dense, options }
     }
 
-    /// The dense side (to add or remove entries).
-    pub fn dense(&self) -> &Arc<DenseFaqIndex> {
+    /// The dense indexes (to add or remove entries), in the order languages are matched.
+    pub fn dense(&self) -> &[Arc<DenseFaqIndex>] {
         &self.dense
     }
 
@@ -116,11 +129,11 @@ impl KnowledgeBase for HybridKb {
     async fn search(&self, query: &KbQuery) -> Result<Vec<KbHit>, KbError> {
         let wide = KbQuery { top_k: self.options.candidates.max(query.top_k), ..query.clone() };
         let lexical = self.lexical.search(&wide).await?;
-        if !self.dense.serves(query.language) {
+        let Some(dense) = self.dense.iter().find(|d| d.serves(query.language)) else {
             // No dense opinion in this language: the lexical index answers alone, unchanged.
             return Ok(lexical.into_iter().take(query.top_k.max(1)).collect());
-        }
-        let dense = self.dense.search_sync(&wide)?;
+        };
+        let dense = dense.search_sync(&wide)?;
         Ok(self.fuse(lexical, dense, query.top_k))
     }
 }

@@ -198,23 +198,23 @@ impl AssistantBuilder {
 }
 
 impl AssistantBuilder {
-    /// Wires the `neural`/`fused` pipeline: encoder, fused intent model, hybrid FAQ index.
+    /// Wires the `neural`/`fused` pipeline: encoders, fused intent model, hybrid FAQ index.
     #[cfg(feature = "neural")]
     fn with_encoder(
         &mut self,
         mut builder: kefu_core::EngineBuilder,
         bot: &BotDefinition,
     ) -> Result<kefu_core::EngineBuilder, Error> {
-        let encoder = crate::pipeline::load_encoder(&self.dir, bot)?;
+        let encoders = crate::pipeline::load_encoders(&self.dir, bot)?;
         let cache = self.cache_model.then(|| crate::pipeline::default_fused_dir(&self.dir));
         let model =
-            crate::pipeline::load_or_train_fused(bot, encoder.clone(), cache.as_deref(), &mut |stage, done, total| {
+            crate::pipeline::load_or_train_fused(bot, &encoders, cache.as_deref(), &mut |stage, done, total| {
                 tracing::debug!(?stage, done, total, "training the fused intent model");
             })?;
         builder = builder.classifier(scoped(bot, Arc::new(model)));
         #[cfg(feature = "kb")]
         if !bot.faq.is_empty() {
-            builder = builder.knowledge_base(crate::pipeline::hybrid_kb(bot, encoder)?);
+            builder = builder.knowledge_base(crate::pipeline::hybrid_kb(bot, &encoders)?);
         }
         Ok(builder)
     }

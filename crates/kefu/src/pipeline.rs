@@ -1,44 +1,91 @@
-//! The `neural` and `fused` NLU pipelines of a bot folder: load the sentence encoder named by
-//! `nlu.encoder` (or `KEFU_ENCODER_DIR`), train or reuse the fused intent model cached in
-//! `<bot>/.kefu/fused/`, and index the FAQ densely for the hybrid knowledge base.
+//! The `neural` and `fused` NLU pipelines of a bot folder: load the sentence encoders named
+//! by `nlu.encoders` (one per language) or `nlu.encoder` (one for `nlu.encoder_languages`),
+//! train or reuse the fused intent model cached in `<bot>/.kefu/fused/`, and index the FAQ
+//! densely for the hybrid knowledge base, per language.
 //!
-//! `neural` is the fused model with the dense weight fixed at 1 for the encoder's languages;
-//! messages in other languages (Chinese with the English MiniLM) use the lexical member, so
-//! a bilingual bot keeps working whichever encoder it is given.
+//! `neural` is the fused model with the dense weight fixed at 1 for the encoders' languages;
+//! messages in other languages (Chinese with only the English MiniLM) use the lexical member,
+//! so a bilingual bot keeps working whichever encoders it is given.
 
 use crate::error::Error;
-use kefu_core::BotDefinition;
+use kefu_core::{BotDefinition, Language};
 use kefu_nlu::neural::{best_device, SentenceEncoder};
-use kefu_nlu::neural_intent::{FusedConfig, FusedIntentModel, Stage, FUSED_FILE};
+use kefu_nlu::neural_intent::{FusedConfig, FusedIntentModel, LanguageEncoder, Stage, FUSED_FILE};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Environment variable that overrides `nlu.encoder`.
 pub const ENCODER_DIR_ENV: &str = "KEFU_ENCODER_DIR";
 
+/// Environment variable that sets the encoder of one language: `KEFU_ENCODER_DIR_EN`,
+/// `KEFU_ENCODER_DIR_ZH` (overrides `nlu.encoders`' entry, or adds one).
+pub fn language_encoder_env(language: Language) -> String {
+    format!("{ENCODER_DIR_ENV}_{}", language.code().to_ascii_uppercase())
+}
+
 /// Where a bot's fused model is cached: `<dir>/.kefu/fused/`.
 pub fn default_fused_dir(bot_dir: &Path) -> PathBuf {
     bot_dir.join(".kefu").join("fused")
 }
 
-/// The encoder folder: `KEFU_ENCODER_DIR` if set, else `nlu.encoder` relative to the bot.
-pub fn encoder_dir(bot_dir: &Path, bot: &BotDefinition) -> Result<PathBuf, Error> {
-    if let Some(dir) = std::env::var_os(ENCODER_DIR_ENV).filter(|v| !v.is_empty()) {
-        return Ok(PathBuf::from(dir));
-    }
-    match &bot.nlu.encoder {
-        Some(dir) => Ok(bot_dir.join(dir)),
-        None => Err(Error::Core(kefu_core::Error::Config(format!(
-            "nlu.pipeline `{}` needs a sentence encoder: set `nlu.encoder: <folder>` in the bot or {ENCODER_DIR_ENV}",
-            bot.nlu.pipeline
-        )))),
-    }
+fn env_dir(name: &str) -> Option<PathBuf> {
+    std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from)
 }
 
-/// Loads the bot's encoder on the best device compiled in (CPU unless `cuda`/`metal`).
-pub fn load_encoder(bot_dir: &Path, bot: &BotDefinition) -> Result<Arc<SentenceEncoder>, Error> {
-    let dir = encoder_dir(bot_dir, bot)?;
-    Ok(Arc::new(SentenceEncoder::load(&dir, best_device())?))
+/// The encoder folders and the languages each serves, in matching order (named languages
+/// first, an encoder for every language last). By precedence: `KEFU_ENCODER_DIR_<LANG>`,
+/// `nlu.encoders`, then `KEFU_ENCODER_DIR` / `nlu.encoder` for `nlu.encoder_languages`
+/// (empty = every language without an encoder of its own).
+pub fn encoder_dirs(bot_dir: &Path, bot: &BotDefinition) -> Result<Vec<(Vec<Language>, PathBuf)>, Error> {
+    let mut by_language: Vec<(Language, PathBuf)> = Vec::new();
+    for language in Language::ALL {
+        let dir = env_dir(&language_encoder_env(language))
+            .or_else(|| bot.nlu.encoders.get(&language).map(|d| bot_dir.join(d)));
+        if let Some(dir) = dir {
+            by_language.push((language, dir));
+        }
+    }
+    let single = env_dir(ENCODER_DIR_ENV).or_else(|| bot.nlu.encoder.as_ref().map(|d| bot_dir.join(d)));
+    let mut every_language: Option<PathBuf> = None;
+    if let Some(dir) = single {
+        if bot.nlu.encoder_languages.is_empty() {
+            every_language = Some(dir);
+        } else {
+            for &language in &bot.nlu.encoder_languages {
+                if !by_language.iter().any(|(l, _)| *l == language) {
+                    by_language.push((language, dir.clone()));
+                }
+            }
+        }
+    }
+    // One member per folder; languages in a stable order.
+    by_language.sort();
+    let mut groups: Vec<(Vec<Language>, PathBuf)> = Vec::new();
+    for (language, dir) in by_language {
+        match groups.iter_mut().find(|(_, d)| *d == dir) {
+            Some((langs, _)) => langs.push(language),
+            None => groups.push((vec![language], dir)),
+        }
+    }
+    groups.extend(every_language.map(|dir| (Vec::new(), dir)));
+    if groups.is_empty() {
+        return Err(Error::Core(kefu_core::Error::Config(format!(
+            "nlu.pipeline `{}` needs a sentence encoder: set `nlu.encoders: {{en: <folder>, zh: <folder>}}` or \
+             `nlu.encoder: <folder>` in the bot, or {ENCODER_DIR_ENV}",
+            bot.nlu.pipeline
+        ))));
+    }
+    Ok(groups)
+}
+
+/// Loads the bot's encoders on the best device compiled in (CPU unless `cuda`/`metal`).
+pub fn load_encoders(bot_dir: &Path, bot: &BotDefinition) -> Result<Vec<LanguageEncoder>, Error> {
+    encoder_dirs(bot_dir, bot)?
+        .into_iter()
+        .map(|(languages, dir)| {
+            Ok(LanguageEncoder::new(languages, Arc::new(SentenceEncoder::load(&dir, best_device())?)))
+        })
+        .collect()
 }
 
 /// The training configuration the bot's pipeline implies.
@@ -53,23 +100,23 @@ pub fn fused_config(bot: &BotDefinition) -> FusedConfig {
 }
 
 /// Reuses the cached fused model when it was trained on the bot's current examples, with the
-/// same configuration and encoder; otherwise trains and (best effort) caches it.
+/// same configuration and encoders; otherwise trains and (best effort) caches it.
 pub fn load_or_train_fused(
     bot: &BotDefinition,
-    encoder: Arc<SentenceEncoder>,
+    encoders: &[LanguageEncoder],
     cache: Option<&Path>,
     progress: &mut dyn FnMut(Stage, usize, usize),
 ) -> Result<FusedIntentModel, Error> {
     let examples = crate::assistant::normalized_examples(bot);
     let config = fused_config(bot);
     if let Some(dir) = cache.filter(|d| d.join(FUSED_FILE).exists()) {
-        match FusedIntentModel::load(dir, encoder.clone()) {
+        match FusedIntentModel::load_multi(dir, encoders) {
             Ok(model) if is_current(&model, &examples, &config) => return Ok(model),
             Ok(_) => tracing::info!("bot examples or NLU settings changed: retraining the fused model"),
             Err(e) => tracing::info!(error = %e, "retraining the fused model"),
         }
     }
-    let model = FusedIntentModel::train(encoder, &examples, &config, progress)?;
+    let model = FusedIntentModel::train_multi(encoders, &examples, &config, progress)?;
     if let Some(dir) = cache {
         let saved = std::fs::create_dir_all(dir)
             .map_err(|e| e.to_string())
@@ -81,24 +128,29 @@ pub fn load_or_train_fused(
     Ok(model)
 }
 
+/// Encoders and languages are checked by `load_multi`; this checks examples and settings.
 fn is_current(model: &FusedIntentModel, examples: &[(String, String)], config: &FusedConfig) -> bool {
     let params = model.params();
     params.lexical_fingerprint == kefu_nlu::training_fingerprint(examples, &config.lexical)
-        && params.encoder_languages == config.encoder_languages
-        && config.dense_weight.is_none_or(|w| (params.dense_weight - w).abs() < f32::EPSILON)
-        && (config.dense_weight.is_some() || params.weight_choice.is_some() || params.neural.is_none())
+        && params.members.iter().all(|m| {
+            config.dense_weight.is_none_or(|w| (m.dense_weight - w).abs() < f32::EPSILON)
+                && (config.dense_weight.is_some() || m.weight_choice.is_some() || m.neural.is_none())
+        })
 }
 
-/// The FAQ as a hybrid knowledge base: the TF-IDF index fused with a dense index over the
-/// same encoder (dense only for the encoder's languages).
+/// The FAQ as a hybrid knowledge base: the TF-IDF index fused with one dense index per
+/// encoder (each for its languages).
 #[cfg(feature = "kb")]
 pub fn hybrid_kb(
     bot: &BotDefinition,
-    encoder: Arc<SentenceEncoder>,
+    encoders: &[LanguageEncoder],
 ) -> Result<Arc<dyn kefu_core::kb::KnowledgeBase>, Error> {
     use kefu_kb::{DenseFaqIndex, DenseOptions, FaqIndex, HybridKb, HybridOptions};
     let lexical = Arc::new(FaqIndex::from_entries(&bot.faq));
-    let options = DenseOptions { languages: bot.nlu.encoder_languages.clone(), ..Default::default() };
-    let dense = Arc::new(DenseFaqIndex::from_entries(encoder, options, &bot.faq)?);
-    Ok(Arc::new(HybridKb::new(lexical, dense, HybridOptions::default())))
+    let mut dense = Vec::with_capacity(encoders.len());
+    for member in encoders {
+        let options = DenseOptions { languages: member.languages.clone(), ..Default::default() };
+        dense.push(Arc::new(DenseFaqIndex::from_entries(member.encoder.clone(), options, &bot.faq)?));
+    }
+    Ok(Arc::new(HybridKb::with_dense_indexes(lexical, dense, HybridOptions::default())))
 }

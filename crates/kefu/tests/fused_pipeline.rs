@@ -17,6 +17,26 @@ fn minilm() -> PathBuf {
     )
 }
 
+fn bge_zh() -> PathBuf {
+    PathBuf::from(
+        std::env::var_os("KEFU_BGE_ZH_DIR").expect(
+            "KEFU_BGE_ZH_DIR must point at BGE-small-zh-v1.5 imported by scripts/onnx_bert.py (see scripts/test)",
+        ),
+    )
+}
+
+/// A copy of the demo bot on the `fused` pipeline with one encoder per language.
+fn demo_copy_per_language(en: &Path, zh: &Path) -> tempfile::TempDir {
+    let bot = demo_copy("fused", None);
+    let bot_yaml = bot.path().join("bot.yaml");
+    let text = std::fs::read_to_string(&bot_yaml).unwrap().replace(
+        "  pipeline: fused",
+        &format!("  pipeline: fused\n  encoders:\n    en: {}\n    zh: {}", en.display(), zh.display()),
+    );
+    std::fs::write(&bot_yaml, text).unwrap();
+    bot
+}
+
 /// A copy of the demo bot with `nlu.pipeline` set and the encoder named in bot.yaml.
 fn demo_copy(pipeline: &str, encoder: Option<&Path>) -> tempfile::TempDir {
     let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/bots/shop");
@@ -86,6 +106,48 @@ async fn faq_paraphrases_are_answered_through_the_hybrid_index_in_both_languages
     let kb_answers =
         sink.events().iter().filter(|e| serde_json::to_value(&e.event).unwrap()["type"] == "kb_answer").count();
     assert_eq!(kb_answers, 2, "both FAQ questions should be answered from the knowledge base");
+}
+
+#[tokio::test]
+async fn demo_conversations_pass_with_an_encoder_per_language() {
+    let bot = demo_copy_per_language(&minilm(), &bge_zh());
+    run_conversations(bot.path()).await;
+    let params: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(bot.path().join(".kefu/fused/fused.json")).unwrap()).unwrap();
+    let members = params["members"].as_array().unwrap();
+    eprintln!(
+        "{:?}",
+        members.iter().map(|m| (&m["languages"], &m["encoder_id"], &m["dense_weight"])).collect::<Vec<_>>()
+    );
+    assert_eq!(members.len(), 2, "{params}");
+    assert_eq!(members[0]["languages"], serde_json::json!(["zh"]));
+    assert_ne!(members[0]["encoder_id"], members[1]["encoder_id"], "one encoder per language");
+    assert_eq!(members[1]["languages"], serde_json::json!(["en"]));
+    assert!(members.iter().all(|m| m["neural"].is_object()), "both languages train a dense head");
+
+    // FAQ paraphrases in both languages are answered through the hybrid index.
+    let sink = std::sync::Arc::new(kefu::MemoryEventSink::new(1000));
+    let engine = kefu::Assistant::builder(bot.path()).event_sink(sink.clone()).build().unwrap();
+    for (id, text) in [("p-en", "how many days until my package ships out?"), ("p-zh", "下单以后大概几天能寄出")]
+    {
+        let reply = engine.handle(kefu::Turn::new(id, text)).await.unwrap();
+        assert!(!reply.text().is_empty());
+    }
+    let kb_answers =
+        sink.events().iter().filter(|e| serde_json::to_value(&e.event).unwrap()["type"] == "kb_answer").count();
+    assert_eq!(kb_answers, 2, "both FAQ paraphrases should be answered from the knowledge base");
+}
+
+#[test]
+fn a_bot_naming_both_encoder_and_encoders_is_refused() {
+    let bot = demo_copy_per_language(&minilm(), &bge_zh());
+    let bot_yaml = bot.path().join("bot.yaml");
+    let text = std::fs::read_to_string(&bot_yaml)
+        .unwrap()
+        .replace("  encoders:", &format!("  encoder: {}\n  encoders:", minilm().display()));
+    std::fs::write(&bot_yaml, text).unwrap();
+    let err = kefu::Assistant::builder(bot.path()).no_model_cache().build().err().expect("refused");
+    assert!(err.to_string().contains("nlu.encoders"), "{err}");
 }
 
 #[test]

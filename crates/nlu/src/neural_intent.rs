@@ -12,10 +12,13 @@
 //! refuses ([`NeuralIntentError::EncoderMismatch`]) to run with another encoder. Training is
 //! deterministic for a seed (the encoder itself is deterministic on the CPU).
 //!
-//! **Languages.** An encoder covers some languages only (all-MiniLM-L6-v2: English). A fused
-//! model has [`FusedConfig::encoder_languages`] (default `[en]`): a message detected
-//! ([`kefu_core::detect_language`]) as another language is answered by the lexical model
-//! alone, and is not embedded at all; those examples also do not vote for the fusion weight.
+//! **Languages.** An encoder covers some languages only (all-MiniLM-L6-v2: English;
+//! BGE-small-zh: Chinese). A fused model has one dense member per encoder
+//! ([`LanguageEncoder`]: an encoder and its languages), each with its own head and fusion
+//! weight. A message goes to the first member whose languages include its detected language
+//! ([`kefu_core::detect_language`]); a message in no member's language is answered by the
+//! lexical model alone and is not embedded at all. [`FusedIntentModel::train`] is the
+//! one-encoder case ([`FusedConfig::encoder_languages`], default `[en]`).
 
 use crate::dense::{fuse, DenseClassifier, DenseConfig, DenseError};
 use crate::intent_model::LexicalIntentClassifier;
@@ -32,11 +35,11 @@ use std::sync::Arc;
 const NEURAL_FORMAT: &str = "kefu-neural-intent";
 /// Format tag of the fused model's side file.
 const FUSED_FORMAT: &str = "kefu-fused-intent";
-/// Version of both JSON layouts.
+/// Version of the neural head's JSON layout.
 pub const NEURAL_FILE_VERSION: u32 = 1;
 /// File names inside a fused model folder.
 pub const FUSED_LEXICAL_FILE: &str = "lexical.bin";
-/// The fused model's JSON file (fusion weight, languages, neural head).
+/// The fused model's JSON file (per encoder: fusion weight, languages, neural head).
 pub const FUSED_FILE: &str = "fused.json";
 /// Fewest held-out examples (in the encoder's languages) a fusion weight is chosen on; with
 /// fewer the fused model uses its lexical member only.
@@ -377,41 +380,65 @@ pub fn choose_dense_weight(
     WeightChoice { dense_weight: best.map_or(0.0, |b| b.0), examples: truth.len(), curve }
 }
 
+/// One sentence encoder and the languages it is used for.
+#[derive(Clone, Debug)]
+pub struct LanguageEncoder {
+    /// Languages whose messages go through this encoder; empty = every language.
+    pub languages: Vec<Language>,
+    /// The encoder.
+    pub encoder: Arc<SentenceEncoder>,
+}
+
+impl LanguageEncoder {
+    /// `encoder` for `languages` (empty = every language).
+    pub fn new(languages: Vec<Language>, encoder: Arc<SentenceEncoder>) -> Self {
+        Self { languages, encoder }
+    }
+}
+
+/// What a fused model records about one of its dense members.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DenseMemberParams {
+    /// [`SentenceEncoder::model_id`] of the member's encoder (also recorded in its head).
+    pub encoder_id: String,
+    /// Languages the member answers (empty = every language).
+    pub languages: Vec<Language>,
+    /// Weight of the member in [`crate::dense::fuse`] for those languages.
+    pub dense_weight: f32,
+    /// How the weight was chosen (absent when it was fixed by the configuration).
+    pub weight_choice: Option<WeightChoice>,
+    /// The head (absent when no training example was in the member's languages).
+    pub neural: Option<NeuralHead>,
+}
+
 /// What a fused model records besides its lexical member (`fused.json`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FusedParams {
     /// Format tag.
     pub format: String,
-    /// [`NEURAL_FILE_VERSION`].
+    /// [`FUSED_FILE_VERSION`].
     pub version: u32,
-    /// Encoder of the neural member (also recorded in its head).
-    pub encoder_id: String,
-    /// Weight of the dense member in [`crate::dense::fuse`].
-    pub dense_weight: f32,
-    /// Languages the encoder is used for.
-    pub encoder_languages: Vec<Language>,
-    /// How the weight was chosen (absent when it was fixed by the configuration).
-    pub weight_choice: Option<WeightChoice>,
+    /// One dense member per encoder, in the order languages are matched.
+    pub members: Vec<DenseMemberParams>,
     /// Fingerprint of the lexical member it was trained with (ties `lexical.bin` to this file).
     pub lexical_fingerprint: String,
-    /// The neural member (absent when no training example was in the encoder's languages).
-    pub neural: Option<NeuralHead>,
 }
 
-/// Lexical + neural models with score fusion.
+/// Version of `fused.json` (2: one dense member per encoder).
+pub const FUSED_FILE_VERSION: u32 = 2;
+
+/// Lexical model + one neural model per encoder, with score fusion per language.
 pub struct FusedIntentModel {
     lexical: LexicalIntentClassifier,
-    neural: Option<NeuralIntentModel>,
+    neural: Vec<Option<NeuralIntentModel>>,
     params: FusedParams,
 }
 
 impl std::fmt::Debug for FusedIntentModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FusedIntentModel")
-            .field("encoder_id", &self.params.encoder_id)
-            .field("dense_weight", &self.params.dense_weight)
-            .field("encoder_languages", &self.params.encoder_languages)
-            .finish()
+        let members: Vec<_> =
+            self.params.members.iter().map(|m| (&m.encoder_id, &m.languages, m.dense_weight)).collect();
+        f.debug_struct("FusedIntentModel").field("members", &members).finish()
     }
 }
 
@@ -419,15 +446,31 @@ fn lexical_distribution(model: &LexicalIntentClassifier, text: &str) -> Vec<(Str
     model.rank(text, usize::MAX).into_iter().map(|s| (s.name, s.confidence)).collect()
 }
 
-fn covered(languages: &[Language], text: &str) -> bool {
-    languages.is_empty() || languages.contains(&detect_language(text, &Language::ALL, Language::En))
+/// The first member whose languages include `language` (every language when empty).
+fn member_for<'a>(mut members: impl Iterator<Item = &'a [Language]>, language: Language) -> Option<usize> {
+    members.position(|langs| langs.is_empty() || langs.contains(&language))
 }
 
 impl FusedIntentModel {
-    /// Trains both members (and chooses the fusion weight on a held-out split of `examples`
-    /// unless the configuration fixes it). `examples` should be normalised already.
+    /// Trains the lexical member and one neural member for `encoder` (used for
+    /// [`FusedConfig::encoder_languages`]); see [`Self::train_multi`].
     pub fn train(
         encoder: Arc<SentenceEncoder>,
+        examples: &[(String, String)],
+        config: &FusedConfig,
+        progress: Progress<'_>,
+    ) -> Result<Self, NeuralIntentError> {
+        let member = LanguageEncoder::new(config.encoder_languages.clone(), encoder);
+        Self::train_multi(&[member], examples, config, progress)
+    }
+
+    /// Trains the lexical member and one neural member per encoder, and chooses each member's
+    /// fusion weight on a held-out split of `examples` (the member's languages only) unless the
+    /// configuration fixes it. A text belongs to the first encoder whose languages include its
+    /// detected language; texts of no encoder's language are lexical only.
+    /// [`FusedConfig::encoder_languages`] is ignored here. `examples` should be normalised.
+    pub fn train_multi(
+        encoders: &[LanguageEncoder],
         examples: &[(String, String)],
         config: &FusedConfig,
         progress: Progress<'_>,
@@ -438,70 +481,100 @@ impl FusedIntentModel {
         if let Some(w) = config.dense_weight.filter(|w| !(0.0..=1.0).contains(w)) {
             return Err(NeuralIntentError::InvalidConfig(format!("dense_weight {w} is not in [0, 1]")));
         }
-        let langs = &config.encoder_languages;
         let texts: Vec<&str> = examples.iter().map(|(t, _)| t.as_str()).collect();
         let y: Vec<String> = examples.iter().map(|(_, l)| l.clone()).collect();
-        // Only texts in the encoder's languages are embedded; the head learns from those.
-        let dense_rows: Vec<usize> = (0..texts.len()).filter(|&i| covered(langs, texts[i])).collect();
-        let dense_texts: Vec<&str> = dense_rows.iter().map(|&i| texts[i]).collect();
-        let embedded = embed_all(&encoder, &dense_texts, progress)?;
+        // Which member embeds each text (None: lexical only).
+        let owner: Vec<Option<usize>> = texts
+            .iter()
+            .map(|t| {
+                member_for(
+                    encoders.iter().map(|e| e.languages.as_slice()),
+                    detect_language(t, &Language::ALL, Language::En),
+                )
+            })
+            .collect();
         let mut x: Vec<Option<Vec<f32>>> = vec![None; texts.len()];
-        for (i, v) in dense_rows.iter().zip(embedded) {
-            x[*i] = Some(v);
+        for (m, member) in encoders.iter().enumerate() {
+            let rows: Vec<usize> = (0..texts.len()).filter(|&i| owner[i] == Some(m)).collect();
+            let member_texts: Vec<&str> = rows.iter().map(|&i| texts[i]).collect();
+            for (i, v) in rows.iter().zip(embed_all(&member.encoder, &member_texts, progress)?) {
+                x[*i] = Some(v);
+            }
         }
-        let train_members =
-            |rows: &[usize],
-             p: &mut dyn FnMut(Stage, usize, usize)|
-             -> Result<(LexicalIntentClassifier, Option<NeuralIntentModel>), NeuralIntentError> {
-                let lex_examples: Vec<(String, String)> = rows.iter().map(|&i| examples[i].clone()).collect();
-                let lexical =
-                    LexicalIntentClassifier::train(&lex_examples, &config.lexical, &mut |t: TrainProgress| {
-                        p(Stage::Lexical, t.epoch, t.epochs)
-                    })?;
-                let (dx, dy): (Vec<Vec<f32>>, Vec<String>) =
-                    rows.iter().filter_map(|&i| x[i].clone().map(|v| (v, y[i].clone()))).unzip();
-                let neural = if dx.is_empty() {
+        type Members = (LexicalIntentClassifier, Vec<Option<NeuralIntentModel>>);
+        let train_members = |rows: &[usize],
+                             p: &mut dyn FnMut(Stage, usize, usize)|
+         -> Result<Members, NeuralIntentError> {
+            let lex_examples: Vec<(String, String)> = rows.iter().map(|&i| examples[i].clone()).collect();
+            let lexical = LexicalIntentClassifier::train(&lex_examples, &config.lexical, &mut |t: TrainProgress| {
+                p(Stage::Lexical, t.epoch, t.epochs)
+            })?;
+            let mut neural = Vec::with_capacity(encoders.len());
+            for (m, member) in encoders.iter().enumerate() {
+                let (dx, dy): (Vec<Vec<f32>>, Vec<String>) = rows
+                    .iter()
+                    .filter(|&&i| owner[i] == Some(m))
+                    .filter_map(|&i| x[i].clone().map(|v| (v, y[i].clone())))
+                    .unzip();
+                neural.push(if dx.is_empty() {
                     None
                 } else {
-                    Some(NeuralIntentModel::train_on_embeddings(encoder.clone(), &dx, &dy, &config.dense, p)?)
-                };
-                Ok((lexical, neural))
-            };
+                    Some(NeuralIntentModel::train_on_embeddings(member.encoder.clone(), &dx, &dy, &config.dense, p)?)
+                });
+            }
+            Ok((lexical, neural))
+        };
 
-        let weight_choice = match config.dense_weight {
-            Some(_) => None,
+        let choices: Vec<Option<WeightChoice>> = match config.dense_weight {
+            Some(_) => vec![None; encoders.len()],
             None if config.holdout > 0.0 => {
                 let (tr, ho) = holdout_split(&y, config.holdout, config.seed);
                 let (lexical, neural) = train_members(&tr, progress)?;
-                let (mut ld, mut dd, mut truth) = (Vec::new(), Vec::new(), Vec::new());
-                if let Some(neural) = &neural {
-                    for &i in ho.iter().filter(|&&i| x[i].is_some()) {
-                        ld.push(lexical_distribution(&lexical, texts[i]));
-                        dd.push(neural.distribution_of_embedding(x[i].as_deref().unwrap_or_default()));
-                        truth.push(y[i].clone());
-                    }
-                }
-                Some(choose_dense_weight(&ld, &dd, &truth, config.weight_step))
+                (0..encoders.len())
+                    .map(|m| {
+                        let (mut ld, mut dd, mut truth) = (Vec::new(), Vec::new(), Vec::new());
+                        if let Some(head) = &neural[m] {
+                            for &i in ho.iter().filter(|&&i| owner[i] == Some(m)) {
+                                if let Some(v) = x[i].as_deref() {
+                                    ld.push(lexical_distribution(&lexical, texts[i]));
+                                    dd.push(head.distribution_of_embedding(v));
+                                    truth.push(y[i].clone());
+                                }
+                            }
+                        }
+                        Some(choose_dense_weight(&ld, &dd, &truth, config.weight_step))
+                    })
+                    .collect()
             }
-            None => None,
+            None => vec![None; encoders.len()],
         };
-        // Too few held-out examples in the encoder's languages to trust a weight (or to have
-        // trained a useful head): lexical only.
-        let dense_weight = config
-            .dense_weight
-            .or(weight_choice.as_ref().map(|c| if c.examples >= MIN_WEIGHT_EXAMPLES { c.dense_weight } else { 0.0 }))
-            .unwrap_or(0.5);
         let all: Vec<usize> = (0..examples.len()).collect();
         let (lexical, neural) = train_members(&all, progress)?;
+        let members = encoders
+            .iter()
+            .zip(&neural)
+            .zip(choices)
+            .map(|((member, head), choice)| {
+                // Too few held-out examples in the member's languages to trust a weight (or to
+                // have trained a useful head): lexical only for those languages.
+                let dense_weight = config
+                    .dense_weight
+                    .or(choice.as_ref().map(|c| if c.examples >= MIN_WEIGHT_EXAMPLES { c.dense_weight } else { 0.0 }))
+                    .unwrap_or(0.5);
+                DenseMemberParams {
+                    encoder_id: member.encoder.model_id().to_string(),
+                    languages: member.languages.clone(),
+                    dense_weight,
+                    weight_choice: choice,
+                    neural: head.as_ref().map(|n| n.head.clone()),
+                }
+            })
+            .collect();
         let params = FusedParams {
             format: FUSED_FORMAT.into(),
-            version: NEURAL_FILE_VERSION,
-            encoder_id: encoder.model_id().to_string(),
-            dense_weight,
-            encoder_languages: langs.clone(),
-            weight_choice,
+            version: FUSED_FILE_VERSION,
+            members,
             lexical_fingerprint: lexical.header().fingerprint.clone(),
-            neural: neural.as_ref().map(|n| n.head.clone()),
         };
         Ok(Self { lexical, neural, params })
     }
@@ -516,18 +589,26 @@ impl FusedIntentModel {
         &self.lexical
     }
 
-    /// The neural member (absent when no training example was in the encoder's languages).
-    pub fn neural(&self) -> Option<&NeuralIntentModel> {
-        self.neural.as_ref()
+    /// The neural member of the `index`-th encoder (absent when no training example was in
+    /// its languages).
+    pub fn neural(&self, index: usize) -> Option<&NeuralIntentModel> {
+        self.neural.get(index).and_then(Option::as_ref)
     }
 
-    /// The intents it knows (union of both members), sorted.
+    /// The intents it knows (union of all members), sorted.
     pub fn labels(&self) -> Vec<String> {
-        let neural = self.neural.as_ref().map_or(&[][..], |n| n.labels());
-        let mut l: Vec<String> = self.lexical.labels().iter().chain(neural).cloned().collect();
+        let mut l: Vec<String> = self.lexical.labels().to_vec();
+        for n in self.neural.iter().flatten() {
+            l.extend(n.labels().iter().cloned());
+        }
         l.sort();
         l.dedup();
         l
+    }
+
+    /// The member (index) that answers a message in `language`, if any.
+    pub fn member_for_language(&self, language: Language) -> Option<usize> {
+        member_for(self.params.members.iter().map(|m| m.languages.as_slice()), language)
     }
 
     /// Fused probability of every label; `language` `None` = detect it.
@@ -536,16 +617,12 @@ impl FusedIntentModel {
         text: &str,
         language: Option<Language>,
     ) -> Result<Vec<(String, f32)>, NeuralIntentError> {
-        let langs = &self.params.encoder_languages;
-        let use_encoder = match language {
-            Some(l) => langs.is_empty() || langs.contains(&l),
-            None => covered(langs, text),
-        };
+        let language = language.unwrap_or_else(|| detect_language(text, &Language::ALL, Language::En));
         let lexical = lexical_distribution(&self.lexical, text);
-        match &self.neural {
-            Some(neural) if use_encoder && self.params.dense_weight > 0.0 => {
-                Ok(fuse(&lexical, &neural.distribution(text)?, self.params.dense_weight))
-            }
+        let Some(m) = self.member_for_language(language) else { return Ok(lexical) };
+        let weight = self.params.members[m].dense_weight;
+        match self.neural(m) {
+            Some(neural) if weight > 0.0 => Ok(fuse(&lexical, &neural.distribution(text)?, weight)),
             _ => Ok(lexical),
         }
     }
@@ -561,26 +638,49 @@ impl FusedIntentModel {
         write_json(&dir.join(FUSED_FILE), &self.params)
     }
 
-    /// Reads a folder written by [`Self::save`]; `encoder` must be the one it was trained on.
+    /// Reads a folder written by [`Self::save`] for a model with one encoder.
     pub fn load(dir: &Path, encoder: Arc<SentenceEncoder>) -> Result<Self, NeuralIntentError> {
         let path = dir.join(FUSED_FILE);
         let params: FusedParams = read_json(&path)?;
+        let languages = params.members.first().map(|m| m.languages.clone()).unwrap_or_default();
+        Self::load_multi(dir, &[LanguageEncoder::new(languages, encoder)])
+    }
+
+    /// Reads a folder written by [`Self::save`]; `encoders` must be the ones it was trained
+    /// with, for the same languages, in the same order.
+    pub fn load_multi(dir: &Path, encoders: &[LanguageEncoder]) -> Result<Self, NeuralIntentError> {
+        let path = dir.join(FUSED_FILE);
+        let params: FusedParams = read_json(&path)?;
         let bad = |reason: String| NeuralIntentError::BadFile { path: path.clone(), reason };
-        if params.format != FUSED_FORMAT || params.version != NEURAL_FILE_VERSION {
+        if params.format != FUSED_FORMAT || params.version != FUSED_FILE_VERSION {
             return Err(bad(format!(
-                "format {} v{} is not {FUSED_FORMAT} v{NEURAL_FILE_VERSION}",
+                "format {} v{} is not {FUSED_FORMAT} v{FUSED_FILE_VERSION}",
                 params.format, params.version
             )));
         }
-        if params.neural.as_ref().is_some_and(|n| n.encoder_id != params.encoder_id) {
-            return Err(bad("fusion and neural head name different encoders".into()));
+        if params.members.len() != encoders.len() {
+            return Err(bad(format!("trained with {} encoder(s), {} given", params.members.len(), encoders.len())));
         }
-        check_encoder(&encoder, &params.encoder_id)?;
+        let mut neural = Vec::with_capacity(encoders.len());
+        for (member, given) in params.members.iter().zip(encoders) {
+            if member.neural.as_ref().is_some_and(|n| n.encoder_id != member.encoder_id) {
+                return Err(bad("a dense member and its head name different encoders".into()));
+            }
+            if member.languages != given.languages {
+                return Err(bad(format!(
+                    "encoder `{}` was trained for {:?}, given for {:?}",
+                    member.encoder_id, member.languages, given.languages
+                )));
+            }
+            check_encoder(&given.encoder, &member.encoder_id)?;
+            neural.push(
+                member.neural.clone().map(|h| NeuralIntentModel::from_parts(given.encoder.clone(), h)).transpose()?,
+            );
+        }
         let lexical = LexicalIntentClassifier::load(&dir.join(FUSED_LEXICAL_FILE))?;
         if lexical.header().fingerprint != params.lexical_fingerprint {
             return Err(bad(format!("{FUSED_LEXICAL_FILE} is not the lexical model this fusion was trained with")));
         }
-        let neural = params.neural.clone().map(|h| NeuralIntentModel::from_parts(encoder, h)).transpose()?;
         Ok(Self { lexical, neural, params })
     }
 }
@@ -614,7 +714,7 @@ impl crate::eval::EvalModel for FusedIntentModel {
         Ok(self.rank(text, 1)?.into_iter().next().map(|s| (s.name, s.confidence)))
     }
     fn clear_caches(&self) {
-        if let Some(n) = &self.neural {
+        for n in self.neural.iter().flatten() {
             n.encoder.clear_cache();
         }
     }
@@ -653,10 +753,12 @@ mod tests {
     }
 
     #[test]
-    fn language_coverage() {
-        assert!(covered(&[Language::En], "where is my card"));
-        assert!(!covered(&[Language::En], "我要退货"));
-        assert!(covered(&[], "我要退货"));
+    fn language_picks_the_first_matching_encoder() {
+        let en: &[Language] = &[Language::En];
+        let zh: &[Language] = &[Language::Zh];
+        assert_eq!(member_for([en, zh].into_iter(), Language::Zh), Some(1));
+        assert_eq!(member_for([en].into_iter(), Language::Zh), None);
+        assert_eq!(member_for([&[][..], en].into_iter(), Language::En), Some(0), "empty = every language");
     }
 
     /// Needs the all-MiniLM-L6-v2 folder in `KEFU_MINILM_DIR` (as `tests/neural_minilm.rs`):
@@ -702,7 +804,7 @@ mod tests {
         assert_eq!(back.rank("refund please", 2).unwrap(), a.rank("refund please", 2).unwrap());
         let refused = FusedIntentModel::load(&tmp, other.clone());
         assert!(matches!(refused, Err(NeuralIntentError::EncoderMismatch { .. })), "{refused:?}");
-        let neural = a.neural().unwrap();
+        let neural = a.neural(0).unwrap();
         neural.save(&tmp.join("neural.json")).unwrap();
         assert!(NeuralIntentModel::load(&tmp.join("neural.json"), encoder).is_ok());
         let refused = NeuralIntentModel::load(&tmp.join("neural.json"), other);

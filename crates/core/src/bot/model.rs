@@ -102,6 +102,12 @@ pub struct NluConfig {
     /// (and the lexical knowledge base). Default: `[en]` (all-MiniLM-L6-v2 is English-only).
     #[serde(default = "default_encoder_languages")]
     pub encoder_languages: Vec<Language>,
+    /// One encoder folder per language (`{en: models/minilm, zh: models/bge-small-zh}`),
+    /// relative to the bot folder; replaces `encoder`/`encoder_languages`. Each message uses
+    /// its language's encoder (intent model and FAQ); languages without one use the lexical
+    /// model. `KEFU_ENCODER_DIR_<LANG>` (e.g. `KEFU_ENCODER_DIR_ZH`) overrides or adds one.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub encoders: BTreeMap<Language, String>,
 }
 
 fn default_encoder_languages() -> Vec<Language> {
@@ -114,7 +120,13 @@ fn default_pipeline() -> String {
 
 impl Default for NluConfig {
     fn default() -> Self {
-        Self { pipeline: default_pipeline(), seed: 0, encoder: None, encoder_languages: default_encoder_languages() }
+        Self {
+            pipeline: default_pipeline(),
+            seed: 0,
+            encoder: None,
+            encoder_languages: default_encoder_languages(),
+            encoders: BTreeMap::new(),
+        }
     }
 }
 

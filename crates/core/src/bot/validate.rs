@@ -50,6 +50,14 @@ pub(crate) fn validate(def: &mut BotDefinition, dir: &Path, o: &Origins, problem
         problems
             .push(bot_problem(format!("`nlu.pipeline` `{}` is unknown (lexical, neural, fused)", def.nlu.pipeline)));
     }
+    if !def.nlu.encoders.is_empty() && def.nlu.encoder.is_some() {
+        problems.push(bot_problem(
+            "`nlu.encoders` (one encoder per language) and `nlu.encoder` (one for `encoder_languages`) exclude each other: keep one".into(),
+        ));
+    }
+    if def.nlu.encoders.values().any(|dir| dir.trim().is_empty()) {
+        problems.push(bot_problem("`nlu.encoders` names an empty folder".into()));
+    }
     let p = &def.policy;
     for (name, v) in [
         ("intent_threshold", p.intent_threshold),
