@@ -42,6 +42,10 @@ pub struct Args {
     /// held-out 20 % of the training set).
     #[arg(long)]
     dense_weight: Option<f32>,
+    /// With `--nlu neural`/`fused`: class re-weighting of the dense head in [0, 1] (0 = none,
+    /// 1 = every intent counts the same; default: the tuned value).
+    #[arg(long, value_name = "POWER")]
+    class_balance: Option<f32>,
     /// Training seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -180,6 +184,12 @@ fn evaluate_neural(
     let mut config = FusedConfig { dense_weight: a.dense_weight, encoder_languages: languages, ..Default::default() };
     config.lexical.seed = a.seed;
     config.dense.seed = a.seed;
+    if let Some(power) = a.class_balance {
+        if !(0.0..=1.0).contains(&power) {
+            return Err(format!("--class-balance {power} is not in [0, 1]"));
+        }
+        config.dense.class_balance = power;
+    }
     config.seed = a.seed;
     let report = match nlu {
         "neural" => evaluate_model(train, test, opts, "neural", |examples| {

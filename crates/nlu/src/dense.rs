@@ -18,11 +18,16 @@ pub struct DenseConfig {
     pub l2: f32,
     /// Examples per gradient step.
     pub batch_size: usize,
+    /// Class re-weighting in [0, 1]: an example of a class with `n` examples weighs
+    /// `(n_max / n)^class_balance` (then scaled to a mean weight of 1). 0 = plain loss; 1 =
+    /// every class counts the same. Rare intents of an imbalanced bot are otherwise drowned
+    /// by the big ones; a balanced training set is unaffected.
+    pub class_balance: f32,
 }
 
 impl Default for DenseConfig {
     fn default() -> Self {
-        Self { seed: 0, epochs: 30, learning_rate: 0.05, l2: 1e-4, batch_size: 64 }
+        Self { seed: 0, epochs: 30, learning_rate: 0.05, l2: 1e-4, batch_size: 64, class_balance: 0.0 }
     }
 }
 
@@ -77,6 +82,7 @@ impl DenseClassifier {
         labels.dedup();
         let target: Vec<usize> = y.iter().map(|l| labels.binary_search(l).unwrap_or(0)).collect();
         let k = labels.len();
+        let class_weight = class_weights(&target, k, cfg.class_balance);
         let mut m = Self { labels, dim, weights: vec![0.0; k * dim], bias: vec![0.0; k] };
         let (mut mw, mut vw) = (vec![0.0f32; k * dim], vec![0.0f32; k * dim]);
         let (mut mb, mut vb) = (vec![0.0f32; k], vec![0.0f32; k]);
@@ -97,9 +103,10 @@ impl DenseClassifier {
                 for &i in chunk {
                     m.scores_into(&x[i], &mut probs);
                     softmax(&mut probs);
-                    loss -= probs[target[i]].max(1e-12).ln();
+                    let weight = class_weight[target[i]];
+                    loss -= weight * probs[target[i]].max(1e-12).ln();
                     for c in 0..k {
-                        let g = probs[c] - if c == target[i] { 1.0 } else { 0.0 };
+                        let g = weight * (probs[c] - if c == target[i] { 1.0 } else { 0.0 });
                         gb[c] += g;
                         let row = &mut gw[c * dim..(c + 1) * dim];
                         for (w, xv) in row.iter_mut().zip(&x[i]) {
@@ -155,6 +162,19 @@ impl DenseClassifier {
     pub fn dim(&self) -> usize {
         self.dim
     }
+}
+
+/// Per-class loss weights `(n_max / n_c)^power`, scaled so that the mean over the examples is 1.
+fn class_weights(target: &[usize], classes: usize, power: f32) -> Vec<f32> {
+    let mut counts = vec![0usize; classes];
+    for &t in target {
+        counts[t] += 1;
+    }
+    let power = power.clamp(0.0, 1.0);
+    let max = counts.iter().copied().max().unwrap_or(1).max(1) as f32;
+    let raw: Vec<f32> = counts.iter().map(|&n| if n == 0 { 0.0 } else { (max / n as f32).powf(power) }).collect();
+    let mean = target.iter().map(|&t| raw[t]).sum::<f32>() / target.len().max(1) as f32;
+    raw.iter().map(|w| if mean > 0.0 { w / mean } else { 1.0 }).collect()
 }
 
 fn softmax(v: &mut [f32]) {

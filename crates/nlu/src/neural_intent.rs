@@ -97,7 +97,7 @@ impl From<NeuralIntentError> for NluError {
 /// The dense-head hyper-parameters tuned for all-MiniLM-L6-v2 on a held-out 20 % of
 /// BANKING77's training set (see `benches/intents/neural.md`).
 pub fn tuned_dense_config() -> DenseConfig {
-    DenseConfig { seed: 0, epochs: 30, learning_rate: 0.01, l2: 1e-5, batch_size: 64 }
+    DenseConfig { seed: 0, epochs: 30, learning_rate: 0.01, l2: 1e-5, batch_size: 64, class_balance: 0.0 }
 }
 
 /// Training stage reported to the progress callback.
