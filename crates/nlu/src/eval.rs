@@ -146,62 +146,101 @@ pub fn evaluate(
     })
 }
 
-/// Chooses an out-of-scope confidence threshold from training data only: trains on a
-/// stratified 80 % and predicts the other 20 %.
+/// Most in-scope accuracy (absolute, on held-out training data) an out-of-scope threshold may
+/// cost: the threshold catches as many out-of-scope messages as it can within this budget.
+pub const OOS_MAX_IN_SCOPE_DROP: f64 = 0.02;
+
+/// Every how many-th intent (sorted) [`calibrate_oos_threshold`] hides from the model to stand
+/// for out-of-scope messages it has never seen.
+const SIMULATED_UNSEEN_STRIDE: usize = 7;
+
+/// Chooses an out-of-scope confidence threshold from training data only.
 ///
-/// * When the held-out part has examples labelled `oos_label`, the threshold maximises the
-///   balanced score (in-scope accuracy + out-of-scope recall) / 2 over the observed
-///   confidences.
-/// * Otherwise (out-of-scope messages are unseen intents) it is the 5th percentile of the
-///   top confidence of correctly classified held-out examples: 95 % of what the model gets
-///   right stays answered, anything less sure is treated as out of scope.
+/// Out-of-scope messages at run time mostly belong to intents the bot was never taught, so
+/// that is what the calibration simulates: every 7th intent (sorted; at least one when there
+/// are three or more) is hidden from the model entirely and its examples become out-of-scope
+/// messages, the other intents give a stratified 20 % as in-scope messages, and examples
+/// labelled `oos_label` (when the training set has them) are split the same way. The model
+/// is trained on the rest and predicts the held-out part. The threshold is the one that
+/// rejects the most out-of-scope messages while costing at most [`OOS_MAX_IN_SCOPE_DROP`] of
+/// in-scope accuracy (compared with no threshold) — a balanced score would trade far more
+/// in-scope accuracy than users accept. With fewer than three intents and no `oos_label`
+/// examples there is nothing to simulate: the 5th percentile of the confidence of correctly
+/// classified held-out examples is used.
 pub fn calibrate_oos_threshold<M: EvalModel>(
     normalized: &[(String, String)],
     oos_label: &str,
     seed: u64,
     train_model: &mut impl FnMut(&[(String, String)]) -> Result<M, M::Error>,
 ) -> Result<f32, M::Error> {
-    let labels: Vec<String> = normalized.iter().map(|(_, l)| l.clone()).collect();
+    let mut intents: Vec<&str> = normalized.iter().map(|(_, l)| l.as_str()).filter(|l| *l != oos_label).collect();
+    intents.sort_unstable();
+    intents.dedup();
+    let hidden: std::collections::BTreeSet<&str> = if intents.len() >= 3 {
+        let offset = (seed as usize) % SIMULATED_UNSEEN_STRIDE.min(intents.len());
+        intents.iter().skip(offset).step_by(SIMULATED_UNSEEN_STRIDE).copied().collect()
+    } else {
+        Default::default()
+    };
+    let visible: Vec<usize> = (0..normalized.len()).filter(|&i| !hidden.contains(normalized[i].1.as_str())).collect();
+    let labels: Vec<String> = visible.iter().map(|&i| normalized[i].1.clone()).collect();
     let (fit, held) = holdout_split(&labels, 0.2, seed);
-    let fit_examples: Vec<(String, String)> = fit.iter().map(|&i| normalized[i].clone()).collect();
+    let fit_examples: Vec<(String, String)> = fit.iter().map(|&k| normalized[visible[k]].clone()).collect();
     let model = train_model(&fit_examples)?;
-    let mut scored = Vec::with_capacity(held.len());
-    for &i in &held {
+    // (confidence, predicted, truth); hidden intents' examples are out of scope.
+    let mut scored: Vec<(f32, String, &str)> = Vec::with_capacity(held.len());
+    let held_rows = held
+        .iter()
+        .map(|&k| visible[k])
+        .chain((0..normalized.len()).filter(|&i| hidden.contains(normalized[i].1.as_str())));
+    for i in held_rows {
         let (text, truth) = &normalized[i];
+        let truth = if hidden.contains(truth.as_str()) { oos_label } else { truth.as_str() };
         if let Some((name, confidence)) = model.top(text)? {
-            scored.push((confidence, name, truth.as_str()));
+            scored.push((confidence, name, truth));
         }
     }
     model.clear_caches();
+    Ok(choose_oos_threshold(&scored, oos_label, OOS_MAX_IN_SCOPE_DROP))
+}
+
+/// The threshold over `(confidence, predicted, truth)` that rejects the most out-of-scope
+/// messages while in-scope accuracy stays within `max_drop` of no threshold's; ties go to the
+/// lower threshold. Without out-of-scope messages: the 5th percentile of correct confidences.
+pub fn choose_oos_threshold(scored: &[(f32, String, &str)], oos_label: &str, max_drop: f64) -> f32 {
     let has_oos = scored.iter().any(|(_, _, t)| *t == oos_label);
     if !has_oos {
         let mut correct: Vec<f32> = scored.iter().filter(|(_, n, t)| n == t).map(|(c, _, _)| *c).collect();
         correct.sort_by(f32::total_cmp);
-        return Ok(correct.get(correct.len() / 20).copied().unwrap_or(0.0));
+        return correct.get(correct.len() / 20).copied().unwrap_or(0.0);
     }
+    let in_total = scored.iter().filter(|(_, _, t)| *t != oos_label).count().max(1) as f64;
+    let oos_total = scored.iter().filter(|(_, _, t)| *t == oos_label).count().max(1) as f64;
+    let outcome = |theta: f32| {
+        let (mut in_right, mut caught) = (0usize, 0usize);
+        for (c, name, truth) in scored {
+            let predicted = if *c < theta { oos_label } else { name.as_str() };
+            if *truth == oos_label {
+                caught += usize::from(predicted == oos_label);
+            } else {
+                in_right += usize::from(predicted == *truth);
+            }
+        }
+        (in_right as f64 / in_total, caught as f64 / oos_total)
+    };
+    let (base_accuracy, _) = outcome(0.0);
     let mut candidates: Vec<f32> = scored.iter().map(|(c, _, _)| *c).collect();
     candidates.push(0.0);
     candidates.sort_by(f32::total_cmp);
     candidates.dedup();
     let mut best = (f64::MIN, 0.0f32);
     for &theta in &candidates {
-        let (mut in_total, mut in_right, mut oos_total, mut oos_caught) = (0usize, 0usize, 0usize, 0usize);
-        for (c, name, truth) in &scored {
-            let predicted = if *c < theta { oos_label } else { name.as_str() };
-            if *truth == oos_label {
-                oos_total += 1;
-                oos_caught += usize::from(predicted == oos_label);
-            } else {
-                in_total += 1;
-                in_right += usize::from(predicted == *truth);
-            }
-        }
-        let score = (in_right as f64 / in_total.max(1) as f64 + oos_caught as f64 / oos_total.max(1) as f64) / 2.0;
-        if score > best.0 {
-            best = (score, theta);
+        let (accuracy, recall) = outcome(theta);
+        if accuracy + 1e-9 >= base_accuracy - max_drop && recall > best.0 {
+            best = (recall, theta);
         }
     }
-    Ok(best.1)
+    best.1
 }
 
 /// A stratified, seeded split of example indices into (train, held-out): each label gives
@@ -432,6 +471,23 @@ mod tests {
         }
         let html = render_html(&r, "test <report>");
         assert!(html.contains("test &lt;report&gt;") && html.contains("<table>"));
+    }
+
+    #[test]
+    fn oos_threshold_catches_the_most_within_the_accuracy_budget() {
+        let mut scored: Vec<(f32, String, &str)> = Vec::new();
+        scored.extend((0..45).map(|_| (0.9, "a".to_string(), "a")));
+        scored.extend((0..5).map(|_| (0.8, "a".to_string(), "a")));
+        scored.extend((0..5).map(|_| (0.3, "b".to_string(), "a"))); // wrong anyway: free to reject
+        scored.extend((0..10).map(|_| (0.2, "a".to_string(), "oos")));
+        scored.extend((0..10).map(|_| (0.85, "b".to_string(), "oos")));
+        // 2 points: the 0.8 correct ones (9 % of in-scope) must stay; the lowest threshold wins ties.
+        assert_eq!(choose_oos_threshold(&scored, "oos", 0.02), 0.3);
+        // 10 points: rejecting them too catches every out-of-scope message.
+        assert_eq!(choose_oos_threshold(&scored, "oos", 0.10), 0.9);
+        // No out-of-scope message: 5th percentile of correct confidences.
+        let in_scope: Vec<_> = scored.iter().filter(|s| s.2 != "oos").cloned().collect();
+        assert_eq!(choose_oos_threshold(&in_scope, "oos", 0.02), 0.8);
     }
 
     #[test]
