@@ -59,12 +59,9 @@ fn reference() -> Reference {
     }
 }
 
-fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-    let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
-    let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
-    dot / (na * nb)
-}
+#[path = "support/cosine.rs"]
+mod support_cosine;
+use support_cosine::cosine;
 
 #[test]
 fn minilm_matches_sentence_transformers() {
