@@ -6,7 +6,8 @@
         --texts texts.txt --pooling cls --out reference.json
 
 `import` writes DIR/model.safetensors, config.json, tokenizer.json (taken from the jar or
-`--tokenizer`), sentence_bert_config.json and 1_Pooling/config.json. Named initializers keep
+`--tokenizer`), sentence_bert_config.json, 1_Pooling/config.json and modules.json (so that
+sentence-transformers loads the same folder). Named initializers keep
 their names; anonymous MatMul weights (`onnx::MatMul_541`, ...) get the BERT name of the bias
 their MatMul output is added to (`...query.bias` -> `...query.weight`), transposed to the
 PyTorch (out, in) layout. The configuration is read off the graph: sizes from the weights,
@@ -239,6 +240,16 @@ def cmd_import(args):
     }
     with open(os.path.join(args.out, "1_Pooling", "config.json"), "w") as f:
         json.dump(pooling, f, indent=2)
+    # A complete sentence-transformers folder too (Transformer -> Pooling -> Normalize), so that
+    # the same folder can be benchmarked against PyTorch.
+    os.makedirs(os.path.join(args.out, "2_Normalize"), exist_ok=True)
+    modules = [
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+        {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
+    ]
+    with open(os.path.join(args.out, "modules.json"), "w") as f:
+        json.dump(modules, f, indent=2)
     print(
         f"{args.out}: {len(tensors)} tensors, {config['num_hidden_layers']} layers, hidden {config['hidden_size']}, "
         f"{config['num_attention_heads']} heads, vocab {config['vocab_size']}, eps {config['layer_norm_eps']:g}, "

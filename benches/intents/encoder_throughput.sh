@@ -6,7 +6,10 @@
 # candle's own per-call core count (`--threads-from-candle`, RAYON_NUM_THREADS unset).
 #
 # Usage: benches/intents/encoder_throughput.sh [DATA_DIR]      (default ../shared/data)
-# Environment: KEFU_ST_VENV (see common.sh), KEFU_THROUGHPUT_N (default 1000).
+# Environment: KEFU_ST_VENV (see common.sh), KEFU_THROUGHPUT_N (default 1000),
+#   KEFU_THROUGHPUT_MODEL (another encoder folder, e.g. BGE-small-zh imported by
+#   scripts/onnx_bert.py) and KEFU_THROUGHPUT_SET (banking77, default, or cais: the first N
+#   sentences of that set's test split).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=benches/intents/common.sh
@@ -17,7 +20,8 @@ OUT=benches/intents/out
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 mkdir -p "$OUT"
 SENTENCES=$OUT/throughput-sentences.txt
-python3 - "$DATA/banking77/test.csv" "$N" > "$SENTENCES" <<'PY'
+SET=${KEFU_THROUGHPUT_SET:-banking77}
+python3 - "$DATA/$SET/test.csv" "$N" > "$SENTENCES" <<'PY'
 import csv, sys
 with open(sys.argv[1], newline="", encoding="utf-8") as f:
     rows = list(csv.DictReader(f))
@@ -26,7 +30,7 @@ for row in rows[: int(sys.argv[2])]:
 PY
 cargo build --release -q -p kefu-nlu --features neural --example embed
 EMBED=${CARGO_TARGET_DIR:-target}/release/examples/embed
-MODEL=$(minilm_dir)
+MODEL=${KEFU_THROUGHPUT_MODEL:-$(minilm_dir)}
 ST=$(st_python)
 
 env -u RAYON_NUM_THREADS "$EMBED" "$MODEL" < "$SENTENCES" 2> "$OUT/throughput-kefu.log"
