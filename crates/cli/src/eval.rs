@@ -47,6 +47,11 @@ pub struct Args {
     /// 1 = every intent counts the same; default: the tuned value).
     #[arg(long, value_name = "POWER")]
     class_balance: Option<f32>,
+    /// Out-of-scope score the threshold applies to: `confidence` (the top intent's) or, with
+    /// `--nlu fused`, `familiarity` (confidence × cosine to the nearest training example of
+    /// the top intent in the encoder's space).
+    #[arg(long, default_value = "confidence", value_parser = ["confidence", "familiarity"])]
+    oos_score: String,
     /// Training seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -72,6 +77,9 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
             false,
         ),
     };
+    if a.oos_score == "familiarity" && a.nlu != "fused" {
+        return Err(format!("--oos-score familiarity needs --nlu fused (got --nlu {})", a.nlu));
+    }
     let mut opts = EvalOptions { oos_label: a.oos_label.clone(), oos_threshold, calibrate_oos, ..Default::default() };
     opts.config.seed = a.seed;
     let report = match a.nlu.as_str() {
@@ -158,7 +166,7 @@ fn evaluate_neural(
 ) -> Result<EvalReport, String> {
     use kefu_nlu::eval::evaluate_model;
     use kefu_nlu::neural::{Device, EncoderOptions, SentenceEncoder};
-    use kefu_nlu::neural_intent::{FusedConfig, FusedIntentModel, NeuralIntentModel, Stage};
+    use kefu_nlu::neural_intent::{FamiliarityScored, FusedConfig, FusedIntentModel, NeuralIntentModel, Stage};
     use std::sync::Arc;
 
     let mut languages = Vec::new();
@@ -196,18 +204,28 @@ fn evaluate_neural(
         "neural" => evaluate_model(train, test, opts, "neural", |examples| {
             NeuralIntentModel::train(encoder.clone(), examples, &config.dense, &mut progress)
         }),
+        _ if a.oos_score == "familiarity" => evaluate_model(train, test, opts, "fused", |examples| {
+            let m = FusedIntentModel::train(encoder.clone(), examples, &config, &mut progress)?;
+            report_weights(&m);
+            Ok(FamiliarityScored(m))
+        }),
         _ => evaluate_model(train, test, opts, "fused", |examples| {
             let m = FusedIntentModel::train(encoder.clone(), examples, &config, &mut progress)?;
-            for p in &m.params().members {
-                let held_out = p.weight_choice.as_ref().map_or(String::new(), |c| {
-                    let acc = c.curve.iter().find(|(w, _)| *w == p.dense_weight).map_or(0.0, |x| x.1);
-                    format!(" (held-out accuracy {:.2} % on {} training examples)", acc * 100.0, c.examples)
-                });
-                eprintln!("fused: neural weight {:.2}{held_out}, encoder languages {:?}", p.dense_weight, p.languages);
-            }
+            report_weights(&m);
             Ok(m)
         }),
     };
     bar.finish_and_clear();
     report.map_err(|e| e.to_string())
+}
+
+#[cfg(feature = "neural")]
+fn report_weights(m: &kefu_nlu::neural_intent::FusedIntentModel) {
+    for p in &m.params().members {
+        let held_out = p.weight_choice.as_ref().map_or(String::new(), |c| {
+            let acc = c.curve.iter().find(|(w, _)| *w == p.dense_weight).map_or(0.0, |x| x.1);
+            format!(" (held-out accuracy {:.2} % on {} training examples)", acc * 100.0, c.examples)
+        });
+        eprintln!("fused: neural weight {:.2}{held_out}, encoder languages {:?}", p.dense_weight, p.languages);
+    }
 }

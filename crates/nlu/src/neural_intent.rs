@@ -432,6 +432,8 @@ pub struct FusedIntentModel {
     lexical: LexicalIntentClassifier,
     neural: Vec<Option<NeuralIntentModel>>,
     params: FusedParams,
+    /// Per member, the training embeddings and their intents (kept after training, not saved).
+    memory: Vec<Vec<(String, Vec<f32>)>>,
 }
 
 impl std::fmt::Debug for FusedIntentModel {
@@ -576,7 +578,15 @@ impl FusedIntentModel {
             members,
             lexical_fingerprint: lexical.header().fingerprint.clone(),
         };
-        Ok(Self { lexical, neural, params })
+        let memory = (0..encoders.len())
+            .map(|m| {
+                (0..texts.len())
+                    .filter(|&i| owner[i] == Some(m))
+                    .filter_map(|i| x[i].clone().map(|v| (y[i].clone(), v)))
+                    .collect()
+            })
+            .collect();
+        Ok(Self { lexical, neural, params, memory })
     }
 
     /// What it records besides the lexical member.
@@ -681,7 +691,53 @@ impl FusedIntentModel {
         if lexical.header().fingerprint != params.lexical_fingerprint {
             return Err(bad(format!("{FUSED_LEXICAL_FILE} is not the lexical model this fusion was trained with")));
         }
-        Ok(Self { lexical, neural, params })
+        let memory = vec![Vec::new(); encoders.len()];
+        Ok(Self { lexical, neural, params, memory })
+    }
+
+    /// The top intent with its fused probability multiplied by the cosine between the message
+    /// and the nearest training example of that intent (in the encoder of the message's
+    /// language): an out-of-scope score. Only for a model trained in this process (the
+    /// training embeddings are not saved); otherwise, and for languages without an encoder,
+    /// the plain probability.
+    pub fn top_with_familiarity(&self, text: &str) -> Result<Option<(String, f32)>, NeuralIntentError> {
+        let language = detect_language(text, &Language::ALL, Language::En);
+        let lexical = lexical_distribution(&self.lexical, text);
+        let Some(m) = self.member_for_language(language) else {
+            return Ok(to_ranked(lexical, 1).into_iter().next().map(|s| (s.name, s.confidence)));
+        };
+        let weight = self.params.members[m].dense_weight;
+        let (Some(neural), Some(memory)) = (self.neural(m), self.memory.get(m).filter(|v| !v.is_empty())) else {
+            return Ok(to_ranked(self.distribution(text, Some(language))?, 1)
+                .into_iter()
+                .next()
+                .map(|s| (s.name, s.confidence)));
+        };
+        let embedding = neural.encoder.embed_one(text)?;
+        let fused = fuse(&lexical, &neural.distribution_of_embedding(&embedding), weight);
+        let Some(top) = to_ranked(fused, 1).into_iter().next() else { return Ok(None) };
+        let nearest = memory
+            .iter()
+            .filter(|(label, _)| *label == top.name)
+            .map(|(_, v)| v.iter().zip(&embedding).map(|(a, b)| a * b).sum::<f32>())
+            .fold(0.0f32, f32::max);
+        Ok(Some((top.name, top.confidence * nearest.max(0.0))))
+    }
+}
+
+/// A fused model evaluated with [`FusedIntentModel::top_with_familiarity`] as its confidence.
+pub struct FamiliarityScored(pub FusedIntentModel);
+
+impl crate::eval::EvalModel for FamiliarityScored {
+    type Error = NeuralIntentError;
+    fn labels(&self) -> Vec<String> {
+        self.0.labels()
+    }
+    fn top(&self, text: &str) -> Result<Option<(String, f32)>, NeuralIntentError> {
+        self.0.top_with_familiarity(text)
+    }
+    fn clear_caches(&self) {
+        crate::eval::EvalModel::clear_caches(&self.0);
     }
 }
 
@@ -802,6 +858,18 @@ mod tests {
         a.save(&tmp).unwrap();
         let back = FusedIntentModel::load(&tmp, encoder.clone()).unwrap();
         assert_eq!(back.rank("refund please", 2).unwrap(), a.rank("refund please", 2).unwrap());
+        // Familiarity: the probability scaled by the nearest training example's cosine — an
+        // exact training sentence keeps its probability, an unrelated one loses most of it.
+        let top = a.rank("track my shipment", 1).unwrap().remove(0);
+        let (name, familiar) = a.top_with_familiarity("track my shipment").unwrap().unwrap();
+        assert_eq!(name, top.name);
+        assert!((familiar - top.confidence).abs() < 1e-3, "{familiar} vs {}", top.confidence);
+        let stranger = a.top_with_familiarity("the capital of france is paris").unwrap().unwrap();
+        let plain = a.rank("the capital of france is paris", 1).unwrap().remove(0);
+        assert!(stranger.1 < plain.confidence * 0.6, "{stranger:?} vs {plain:?}");
+        // A loaded model has no training embeddings: the plain probability.
+        let loaded = back.top_with_familiarity("the capital of france is paris").unwrap().unwrap();
+        assert!((loaded.1 - plain.confidence).abs() < 1e-5);
         let refused = FusedIntentModel::load(&tmp, other.clone());
         assert!(matches!(refused, Err(NeuralIntentError::EncoderMismatch { .. })), "{refused:?}");
         let neural = a.neural(0).unwrap();
