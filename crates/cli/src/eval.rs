@@ -200,6 +200,7 @@ fn evaluate_neural(
         config.dense.class_balance = power;
     }
     config.seed = a.seed;
+    config.keep_embeddings = a.oos_score == "familiarity";
     let report = match nlu {
         "neural" => evaluate_model(train, test, opts, "neural", |examples| {
             NeuralIntentModel::train(encoder.clone(), examples, &config.dense, &mut progress)

@@ -319,6 +319,9 @@ pub struct FusedConfig {
     /// Languages the encoder understands; messages in other languages use the lexical
     /// member only. Empty: every language goes through the encoder.
     pub encoder_languages: Vec<Language>,
+    /// Keep the training embeddings after training, for
+    /// [`FusedIntentModel::top_with_familiarity`] (memory: examples × dimensions floats).
+    pub keep_embeddings: bool,
 }
 
 impl Default for FusedConfig {
@@ -331,6 +334,7 @@ impl Default for FusedConfig {
             seed: 0,
             weight_step: 0.05,
             encoder_languages: vec![Language::En],
+            keep_embeddings: false,
         }
     }
 }
@@ -432,7 +436,8 @@ pub struct FusedIntentModel {
     lexical: LexicalIntentClassifier,
     neural: Vec<Option<NeuralIntentModel>>,
     params: FusedParams,
-    /// Per member, the training embeddings and their intents (kept after training, not saved).
+    /// Per member, the training embeddings and their intents (with
+    /// [`FusedConfig::keep_embeddings`]; not saved).
     memory: Vec<Vec<(String, Vec<f32>)>>,
 }
 
@@ -581,7 +586,7 @@ impl FusedIntentModel {
         let memory = (0..encoders.len())
             .map(|m| {
                 (0..texts.len())
-                    .filter(|&i| owner[i] == Some(m))
+                    .filter(|&i| config.keep_embeddings && owner[i] == Some(m))
                     .filter_map(|i| x[i].clone().map(|v| (y[i].clone(), v)))
                     .collect()
             })
@@ -697,9 +702,9 @@ impl FusedIntentModel {
 
     /// The top intent with its fused probability multiplied by the cosine between the message
     /// and the nearest training example of that intent (in the encoder of the message's
-    /// language): an out-of-scope score. Only for a model trained in this process (the
-    /// training embeddings are not saved); otherwise, and for languages without an encoder,
-    /// the plain probability.
+    /// language): an out-of-scope score. Only for a model trained in this process with
+    /// [`FusedConfig::keep_embeddings`] (the embeddings are not saved); otherwise, and for
+    /// languages without an encoder, the plain probability.
     pub fn top_with_familiarity(&self, text: &str) -> Result<Option<(String, f32)>, NeuralIntentError> {
         let language = detect_language(text, &Language::ALL, Language::En);
         let lexical = lexical_distribution(&self.lexical, text);
@@ -846,7 +851,7 @@ mod tests {
         .iter()
         .map(|(t, l)| (t.to_string(), l.to_string()))
         .collect();
-        let config = FusedConfig { holdout: 0.4, ..Default::default() };
+        let config = FusedConfig { holdout: 0.4, keep_embeddings: true, ..Default::default() };
         let a = FusedIntentModel::train(encoder.clone(), &examples, &config, &mut |_, _, _| {}).unwrap();
         let b = FusedIntentModel::train(encoder.clone(), &examples, &config, &mut |_, _, _| {}).unwrap();
         assert_eq!(a.params(), b.params(), "deterministic for a seed");
