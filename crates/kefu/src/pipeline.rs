@@ -154,3 +154,35 @@ pub fn hybrid_kb(
     }
     Ok(Arc::new(HybridKb::with_dense_indexes(lexical, dense, HybridOptions::default())))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shop() -> BotDefinition {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/bots/shop");
+        kefu_core::load_bot_dir(&dir).expect("the shop example loads")
+    }
+
+    /// Assumes none of the KEFU_ENCODER_DIR variables is set (the test script sets none).
+    #[test]
+    fn encoder_folders_are_grouped_by_language() {
+        let root = Path::new("/bot");
+        let mut bot = shop();
+        bot.nlu.encoder = None;
+        assert!(encoder_dirs(root, &bot).is_err(), "no encoder named");
+
+        bot.nlu.encoders = [(Language::En, "minilm".to_string()), (Language::Zh, "bge".to_string())].into();
+        let dirs = encoder_dirs(root, &bot).expect("two encoders");
+        assert_eq!(dirs, vec![(vec![Language::Zh], root.join("bge")), (vec![Language::En], root.join("minilm"))]);
+
+        bot.nlu.encoders = [(Language::En, "m".to_string()), (Language::Zh, "m".to_string())].into();
+        let dirs = encoder_dirs(root, &bot).expect("one folder");
+        assert_eq!(dirs, vec![(vec![Language::Zh, Language::En], root.join("m"))]);
+
+        bot.nlu.encoders.clear();
+        bot.nlu.encoder = Some("any".into());
+        bot.nlu.encoder_languages = Vec::new();
+        assert_eq!(encoder_dirs(root, &bot).expect("every language"), vec![(Vec::new(), root.join("any"))]);
+    }
+}
