@@ -2,8 +2,9 @@
 # Encoder throughput in one run (issue: transformer NLU): Kefu's all-MiniLM-L6-v2 on candle (CPU)
 # against sentence-transformers on PyTorch (TORCH_THREADS, default 2), the first N sentences of
 # BANKING77's test split, cache off, batch 1 then batch 32 (both sides sort by length).
-# Kefu runs twice: as the CLI runs it (RAYON_NUM_THREADS set to the available cores) and with
-# candle's own per-call core count (`--threads-from-candle`, RAYON_NUM_THREADS unset).
+# Kefu runs twice, both as the CLI runs it (RAYON_NUM_THREADS set to the available cores): with
+# its own forward pass (the default) and with candle-transformers' BertModel
+# (`--engine candle-transformers`, the forward pass used before).
 #
 # Usage: benches/intents/encoder_throughput.sh [DATA_DIR]      (default ../shared/data)
 # Environment: KEFU_ST_VENV (see common.sh), KEFU_THROUGHPUT_N (default 1000),
@@ -34,7 +35,7 @@ MODEL=${KEFU_THROUGHPUT_MODEL:-$(minilm_dir)}
 ST=$(st_python)
 
 env -u RAYON_NUM_THREADS "$EMBED" "$MODEL" < "$SENTENCES" 2> "$OUT/throughput-kefu.log"
-env -u RAYON_NUM_THREADS "$EMBED" "$MODEL" --threads-from-candle < "$SENTENCES" 2> "$OUT/throughput-kefu-candle.log"
+env -u RAYON_NUM_THREADS "$EMBED" "$MODEL" --engine candle-transformers < "$SENTENCES" 2> "$OUT/throughput-kefu-candle.log"
 "$ST" benches/intents/st_throughput.py "$MODEL" < "$SENTENCES" > "$OUT/throughput-st.log" 2>&1
 
 python3 - "$OUT" <<'PY'
@@ -44,8 +45,8 @@ def rates(name):
     text = open(f"{out}/{name}.log").read()
     return {int(b): float(r) for b, r in re.findall(r"batch +(\d+): +([\d.]+) sentences/s", text)}
 kefu, candle, st = rates("throughput-kefu"), rates("throughput-kefu-candle"), rates("throughput-st")
-print("| batch | Kefu (RAYON_NUM_THREADS set) | Kefu (candle's per-call count) | sentence-transformers | Kefu / ST |")
-print("|---|---|---|---|---|")
+print("| batch | Kefu, own forward pass | Kefu, candle-transformers' BertModel | sentence-transformers | own / ST | own / BertModel |")
+print("|---|---|---|---|---|---|")
 for b in (1, 32):
-    print(f"| {b} | {kefu[b]:.1f}/s | {candle[b]:.1f}/s | {st[b]:.1f}/s | {kefu[b] / st[b]:.2f}× |")
+    print(f"| {b} | {kefu[b]:.1f}/s | {candle[b]:.1f}/s | {st[b]:.1f}/s | {kefu[b] / st[b]:.2f}× | {kefu[b] / candle[b]:.2f}× |")
 PY

@@ -1,7 +1,7 @@
 //! Embeds the lines of stdin with a sentence-encoder model folder and prints throughput.
 //!
 //! ```sh
-//! cargo run --release -p kefu-nlu --features neural --example embed -- MODEL_DIR [--device cpu|cuda|metal|auto] [--print] [--threads-from-candle] < sentences.txt
+//! cargo run --release -p kefu-nlu --features neural --example embed -- MODEL_DIR [--device cpu|cuda|metal|auto] [--print] [--engine kefu|candle-transformers] [--threads-from-candle] < sentences.txt
 //! ```
 //!
 //! Each non-empty line is one sentence. The lines are embedded twice with the cache off:
@@ -14,7 +14,7 @@ use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::time::Instant;
 
-use kefu_nlu::neural::{device_from_name, EncoderOptions, SentenceEncoder};
+use kefu_nlu::neural::{device_from_name, EncoderEngine, EncoderOptions, SentenceEncoder};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Unless the caller set RAYON_NUM_THREADS (or asked for candle's own per-call detection
@@ -25,14 +25,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut dir: Option<PathBuf> = None;
     let mut device = "cpu".to_string();
     let mut print = false;
+    let mut engine = EncoderEngine::Kefu;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--device" => device = args.next().ok_or("--device needs a value")?,
             "--print" => print = true,
+            "--engine" => {
+                engine = match args.next().as_deref() {
+                    Some("kefu") => EncoderEngine::Kefu,
+                    Some("candle-transformers") => EncoderEngine::CandleTransformers,
+                    other => return Err(format!("--engine kefu|candle-transformers, not {other:?}").into()),
+                }
+            }
             "--threads-from-candle" => {}
             "-h" | "--help" => {
-                eprintln!("usage: embed MODEL_DIR [--device cpu|cuda|metal|auto] [--print] [--threads-from-candle] < lines.txt");
+                eprintln!("usage: embed MODEL_DIR [--device cpu|cuda|metal|auto] [--print] [--engine kefu|candle-transformers] [--threads-from-candle] < lines.txt");
                 return Ok(());
             }
             _ => dir = Some(PathBuf::from(a)),
@@ -40,7 +48,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let dir = dir
         .or_else(|| std::env::var_os("KEFU_MINILM_DIR").map(PathBuf::from))
-        .ok_or("usage: embed MODEL_DIR [--device cpu|cuda|metal|auto] [--print] [--threads-from-candle] < lines.txt")?;
+        .ok_or("usage: embed MODEL_DIR [--device cpu|cuda|metal|auto] [--print] [--engine kefu|candle-transformers] [--threads-from-candle] < lines.txt")?;
 
     let lines: Vec<String> = std::io::stdin()
         .lock()
@@ -55,7 +63,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let texts: Vec<&str> = lines.iter().map(String::as_str).collect();
 
     let t = Instant::now();
-    let options = EncoderOptions { cache_capacity: 0, ..Default::default() };
+    let options = EncoderOptions { cache_capacity: 0, engine, ..Default::default() };
     let mut encoder = SentenceEncoder::load_with(&dir, device_from_name(&device)?, options)?;
     eprintln!(
         "loaded {} (dim {}, max {} tokens) on {device} in {:.0} ms",

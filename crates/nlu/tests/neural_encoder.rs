@@ -528,3 +528,38 @@ fn device_names() {
     assert!(best_device().is_cpu());
     let _ = best_device();
 }
+
+/// Kefu's own forward pass against candle-transformers' `BertModel` on a random model: every
+/// activation, both poolings, padded and unpadded batches.
+#[test]
+fn own_forward_pass_matches_candle_transformers() {
+    use kefu_nlu::neural::EncoderEngine;
+    for activation in ["gelu", "relu"] {
+        for pooling in [Pooling::Mean, Pooling::Cls] {
+            let dir = TempDir::new();
+            let mut config = config_json();
+            config["hidden_act"] = json!(activation);
+            write_json(&dir.path().join("config.json"), &config);
+            write_json(&dir.path().join("tokenizer.json"), &tokenizer_json(None));
+            write_weights(&dir.path().join("model.safetensors"), &config);
+            let cls = pooling == Pooling::Cls;
+            std::fs::create_dir_all(dir.path().join("1_Pooling")).unwrap();
+            write_json(
+                &dir.path().join("1_Pooling/config.json"),
+                &json!({"pooling_mode_mean_tokens": !cls, "pooling_mode_cls_token": cls}),
+            );
+            for batch_size in [1, 3, 32] {
+                let open = |engine| {
+                    let options = EncoderOptions { batch_size, cache_capacity: 0, engine, ..Default::default() };
+                    SentenceEncoder::load_with(dir.path(), Device::Cpu, options).unwrap()
+                };
+                let ours = open(EncoderEngine::Kefu).embed(TEXTS).unwrap();
+                let reference = open(EncoderEngine::CandleTransformers).embed(TEXTS).unwrap();
+                for ((text, a), b) in TEXTS.iter().zip(&ours).zip(&reference) {
+                    let d = max_diff(a, b);
+                    assert!(d < 1e-5, "{activation}, {pooling:?}, batch {batch_size}, {text:?}: max diff {d}");
+                }
+            }
+        }
+    }
+}

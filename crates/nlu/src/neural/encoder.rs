@@ -6,6 +6,8 @@ use std::sync::Arc;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config as BertConfig};
+
+use super::bert::{Bert, Needed};
 use tokenizers::{Tokenizer, TruncationParams};
 
 use super::cache::{cache_key, CacheStats, EmbeddingCache};
@@ -38,11 +40,30 @@ pub struct EncoderOptions {
     pub max_seq_length: Option<usize>,
     /// Name used in [`SentenceEncoder::model_id`]; `None`: the model folder's name.
     pub name: Option<String>,
+    /// Which implementation of the network runs. Default [`EncoderEngine::Kefu`].
+    pub engine: EncoderEngine,
+}
+
+/// The implementation of the BERT forward pass.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum EncoderEngine {
+    /// Kefu's own forward pass (`neural::bert`): fused query/key/value projection, fused
+    /// bias/GELU/layer-norm CPU kernels, no mask without padding, and with CLS pooling a last
+    /// layer for the first token only. The same vectors as the reference within float rounding.
+    #[default]
+    Kefu,
+    /// candle-transformers' `BertModel`, kept as the reference to compare with.
+    CandleTransformers,
+}
+
+enum Network {
+    Kefu(Bert),
+    CandleTransformers(BertModel),
 }
 
 impl Default for EncoderOptions {
     fn default() -> Self {
-        Self { batch_size: 32, cache_capacity: 10_000, max_seq_length: None, name: None }
+        Self { batch_size: 32, cache_capacity: 10_000, max_seq_length: None, name: None, engine: EncoderEngine::Kefu }
     }
 }
 
@@ -53,7 +74,7 @@ impl Default for EncoderOptions {
 ///
 /// Safe to share between threads (`&self` everywhere); the embedding cache is internal.
 pub struct SentenceEncoder {
-    model: BertModel,
+    network: Network,
     tokenizer: Tokenizer,
     device: Device,
     dim: usize,
@@ -264,10 +285,17 @@ impl SentenceEncoder {
 
         let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)
             .map_err(|e| weights_error(&weights_path, &e))?;
-        let model = BertModel::load(vb, &config).map_err(|e| weights_error(&weights_path, &e))?;
+        let network = match options.engine {
+            EncoderEngine::Kefu => {
+                Network::Kefu(Bert::load(vb, &config).map_err(|e| weights_error(&weights_path, &e))?)
+            }
+            EncoderEngine::CandleTransformers => {
+                Network::CandleTransformers(BertModel::load(vb, &config).map_err(|e| weights_error(&weights_path, &e))?)
+            }
+        };
 
         Ok(Self {
-            model,
+            network,
             tokenizer,
             device,
             dim: config.hidden_size,
@@ -430,7 +458,18 @@ impl SentenceEncoder {
         let types = Tensor::from_vec(types, (n, len), &self.device).map_err(|e| device_error(&e))?;
         let mask = Tensor::from_vec(mask, (n, len), &self.device).map_err(|e| device_error(&e))?;
 
-        let hidden = self.model.forward(&ids, &types, Some(&mask)).map_err(inference)?; // (n, len, dim)
+        let hidden = match &self.network {
+            Network::Kefu(bert) => {
+                let lengths: Vec<usize> = batch.iter().map(|(tok, _)| tok.len()).collect();
+                let needed = match self.pooling {
+                    Pooling::Cls => Needed::FirstToken,
+                    Pooling::Mean => Needed::AllTokens,
+                };
+                bert.forward(&ids, &types, &lengths, needed)
+            }
+            Network::CandleTransformers(model) => model.forward(&ids, &types, Some(&mask)),
+        }
+        .map_err(inference)?; // (n, len, dim), or (n, 1, dim) for CLS pooling
         let pooled = (|| {
             let pooled = match self.pooling {
                 Pooling::Cls => hidden.narrow(1, 0, 1)?.squeeze(1)?, // (n, dim)

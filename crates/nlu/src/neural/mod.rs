@@ -46,7 +46,9 @@
 //!
 //! Run the real-model test with `--release`: unoptimised candle takes minutes for it.
 
+mod bert;
 mod cache;
+mod cpu_ops;
 mod encoder;
 mod error;
 #[cfg(feature = "hub")]
@@ -57,8 +59,8 @@ pub mod threads;
 pub use cache::{cache_key, CacheStats, EmbeddingCache};
 pub use candle_core::Device;
 pub use encoder::{
-    EncoderOptions, Pooling, SentenceEncoder, CONFIG_FILE, POOLING_CONFIG_FILE, SBERT_CONFIG_FILE, TOKENIZER_FILE,
-    WEIGHTS_FILE,
+    EncoderEngine, EncoderOptions, Pooling, SentenceEncoder, CONFIG_FILE, POOLING_CONFIG_FILE, SBERT_CONFIG_FILE,
+    TOKENIZER_FILE, WEIGHTS_FILE,
 };
 pub use error::EncoderError;
 pub use threads::init_cpu_threads;
