@@ -36,8 +36,12 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
     bar.finish_and_clear();
     let path = a.output.unwrap_or_else(|| kefu::Assistant::default_model_path(&a.bot_dir));
     model.save(&path).map_err(|e| e.to_string())?;
+    let threshold = match model.header().calibrated_threshold {
+        Some(t) => format!(", intent threshold {t:.3} (auto)"),
+        None => String::new(),
+    };
     println!(
-        "trained {} intents on {} examples in {:.2} s → {}",
+        "trained {} intents on {} examples in {:.2} s{threshold} → {}",
         model.header().labels,
         model.header().examples,
         started.elapsed().as_secs_f64(),
@@ -50,25 +54,21 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
 /// writes it to `<bot-dir>/.kefu/fused/` (or `--output`).
 #[cfg(feature = "neural")]
 fn train_with_encoder(a: &Args, bot: &kefu::BotDefinition) -> Result<ExitCode, String> {
-    use kefu_nlu::neural_intent::{FusedIntentModel, Stage};
+    use kefu_nlu::neural_intent::Stage;
     let started = Instant::now();
     let encoders = kefu::pipeline::load_encoders(&a.bot_dir, bot).map_err(|e| e.to_string())?;
     let examples = kefu::training_examples(bot);
     let bar = crate::training_bar();
-    let model = FusedIntentModel::train_multi(
-        &encoders,
-        &examples,
-        &kefu::pipeline::fused_config(bot),
-        &mut |stage, done, total| {
-            bar.set_length(total as u64);
-            bar.set_position(done as u64);
-            bar.set_message(match stage {
-                Stage::Embedding => "embedding examples",
-                Stage::Dense => "training the dense head",
-                Stage::Lexical => "training the lexical model",
-            });
-        },
-    )
+    // No cache: always trains (and, with `policy.intent_threshold: auto`, calibrates).
+    let model = kefu::pipeline::load_or_train_fused(bot, &encoders, None, &mut |stage, done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+        bar.set_message(match stage {
+            Stage::Embedding => "embedding examples",
+            Stage::Dense => "training the dense head",
+            Stage::Lexical => "training the lexical model",
+        });
+    })
     .map_err(|e| e.to_string())?;
     bar.finish_and_clear();
     let dir = a.output.clone().unwrap_or_else(|| kefu::pipeline::default_fused_dir(&a.bot_dir));
@@ -80,8 +80,12 @@ fn train_with_encoder(a: &Args, bot: &kefu::BotDefinition) -> Result<ExitCode, S
         .iter()
         .map(|m| format!("encoder {} for {:?}, dense weight {:.2}", m.encoder_id, m.languages, m.dense_weight))
         .collect();
+    let threshold = match model.params().calibrated_threshold {
+        Some(t) => format!(", intent threshold {t:.3} (auto)"),
+        None => String::new(),
+    };
     println!(
-        "trained the {} model ({} examples; {}) in {:.2} s → {}",
+        "trained the {} model ({} examples; {}{threshold}) in {:.2} s → {}",
         bot.nlu.pipeline,
         examples.len(),
         members.join("; "),

@@ -805,7 +805,8 @@ impl<'a> TurnRun<'a> {
         if self.ranking.is_empty() && !self.text.is_empty() {
             self.ranking = self.inner.classifier.classify(&self.text, self.language, 5).await?;
         }
-        self.interpretation = interpret(&self.ranking, &self.bot().policy);
+        let threshold = self.bot().policy.intent_threshold.resolve(self.inner.classifier.calibrated_threshold());
+        self.interpretation = interpret(&self.ranking, &self.bot().policy, threshold);
         if let Some(top) = self.ranking.first() {
             self.emit(Event::IntentRecognized {
                 intent: top.name.clone(),

@@ -72,6 +72,12 @@ pub enum NluError {
 pub trait IntentClassifier: Send + Sync {
     /// Returns intents ranked by confidence, highest first (at most `top_k`).
     async fn classify(&self, text: &str, language: Language, top_k: usize) -> Result<Vec<IntentScore>, NluError>;
+
+    /// The confidence below which this model's top intent should not be trusted, when it chose
+    /// one from its training data (`policy.intent_threshold: auto` uses it). Default: none.
+    fn calibrated_threshold(&self) -> Option<f32> {
+        None
+    }
 }
 
 /// Finds entities in a message.

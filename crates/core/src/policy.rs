@@ -25,11 +25,12 @@ impl Interpretation {
     }
 }
 
-pub(crate) fn interpret(ranking: &[IntentScore], policy: &PolicyConfig) -> Interpretation {
+/// `intent_threshold` is the policy's, resolved against the classifier's calibrated one.
+pub(crate) fn interpret(ranking: &[IntentScore], policy: &PolicyConfig, intent_threshold: f32) -> Interpretation {
     let Some(top) = ranking.first() else {
         return Interpretation::Unsure;
     };
-    if top.confidence < policy.intent_threshold {
+    if top.confidence < intent_threshold {
         return Interpretation::Unsure;
     }
     match ranking.get(1) {
@@ -203,11 +204,27 @@ mod tests {
 
     #[test]
     fn interprets_thresholds_and_margin() {
-        let p = PolicyConfig { intent_threshold: 0.5, ambiguity_margin: 0.1, ..Default::default() };
-        assert_eq!(interpret(&[s("a", 0.9), s("b", 0.05)], &p).confident(), Some("a"));
-        assert!(matches!(interpret(&[s("a", 0.55), s("b", 0.5)], &p), Interpretation::Ambiguous(..)));
-        assert_eq!(interpret(&[s("a", 0.3)], &p), Interpretation::Unsure);
-        assert_eq!(interpret(&[], &p), Interpretation::Unsure);
+        let p = PolicyConfig { ambiguity_margin: 0.1, ..Default::default() };
+        assert_eq!(interpret(&[s("a", 0.9), s("b", 0.05)], &p, 0.5).confident(), Some("a"));
+        assert!(matches!(interpret(&[s("a", 0.55), s("b", 0.5)], &p, 0.5), Interpretation::Ambiguous(..)));
+        assert_eq!(interpret(&[s("a", 0.3)], &p, 0.5), Interpretation::Unsure);
+        assert_eq!(interpret(&[s("a", 0.3)], &p, 0.25).confident(), Some("a"));
+        assert_eq!(interpret(&[], &p, 0.5), Interpretation::Unsure);
+    }
+
+    #[test]
+    fn intent_threshold_is_a_number_or_auto() {
+        use crate::bot::IntentThreshold;
+        let parse = |y: &str| serde_yaml::from_str::<PolicyConfig>(y).map(|p| p.intent_threshold);
+        assert_eq!(parse("{}").ok(), Some(IntentThreshold::Auto));
+        assert_eq!(parse("intent_threshold: auto").ok(), Some(IntentThreshold::Auto));
+        assert_eq!(parse("intent_threshold: 0.4").ok(), Some(IntentThreshold::Fixed(0.4)));
+        let err = parse("intent_threshold: high").err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("`auto`"), "{err}");
+        assert_eq!(IntentThreshold::Auto.resolve(Some(0.62)), 0.62);
+        assert_eq!(IntentThreshold::Auto.resolve(None), IntentThreshold::FALLBACK);
+        assert_eq!(IntentThreshold::Fixed(0.4).resolve(Some(0.62)), 0.4);
+        assert_eq!(serde_json::to_string(&IntentThreshold::Auto).ok().as_deref(), Some("\"auto\""));
     }
 
     #[test]

@@ -479,3 +479,36 @@ async fn a_writer_failing_midway_leaves_the_stored_answer() {
     assert_eq!(reply.messages[0].text, "48小时内发货。");
     assert!(parts.contains(&ReplyPart::Message { index: 0, message: reply.messages[0].clone() }));
 }
+
+/// Always "greet" at 0.45, and a calibrated threshold of 0.6.
+struct Calibrated;
+
+#[async_trait]
+impl IntentClassifier for Calibrated {
+    async fn classify(&self, _text: &str, _l: Language, _k: usize) -> Result<Vec<IntentScore>, NluError> {
+        Ok(vec![IntentScore { name: "greet".into(), confidence: 0.45 }])
+    }
+
+    fn calibrated_threshold(&self) -> Option<f32> {
+        Some(0.6)
+    }
+}
+
+#[tokio::test]
+async fn intent_threshold_auto_uses_the_classifier_s_calibrated_one() {
+    use kefu_core::bot::IntentThreshold;
+    let with = |threshold| {
+        let mut def = bot();
+        def.policy.intent_threshold = threshold;
+        let noop = FnAction::new(|_: &ActionCall| Ok(ActionOutcome::default()));
+        Engine::builder(def).classifier(Arc::new(Calibrated)).action("increment", Arc::new(noop)).build().unwrap()
+    };
+    let responses = |r: &Reply| r.messages.iter().filter_map(|m| m.response.clone()).collect::<Vec<_>>();
+    // auto: 0.45 is below the calibrated 0.6, so the greeting is not trusted.
+    let r = say(&with(IntentThreshold::Auto), "t1", "hi there").await;
+    assert!(r.events.iter().any(|e| matches!(e, Event::Fallback { .. })), "{r:?}");
+    assert!(!responses(&r).contains(&"greet".to_string()), "{r:?}");
+    // A fixed 0.4 trusts it.
+    let r = say(&with(IntentThreshold::Fixed(0.4)), "t1", "hi there").await;
+    assert_eq!(responses(&r), vec!["greet".to_string()], "{r:?}");
+}

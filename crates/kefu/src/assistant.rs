@@ -232,14 +232,41 @@ impl AssistantBuilder {
     }
 }
 
-/// Trains the bot's intent model.
+/// Trains the bot's intent model and, with `policy.intent_threshold: auto` (the default),
+/// calibrates its threshold.
 #[cfg(feature = "nlu")]
 pub fn train(
     bot: &BotDefinition,
     progress: &mut dyn FnMut(kefu_nlu::lexical::TrainProgress),
 ) -> Result<kefu_nlu::LexicalIntentClassifier, Error> {
     let examples = normalized_examples(bot);
-    Ok(kefu_nlu::LexicalIntentClassifier::train(&examples, &lexical_config(bot), progress)?)
+    let config = lexical_config(bot);
+    let mut model = kefu_nlu::LexicalIntentClassifier::train(&examples, &config, progress)?;
+    calibrate_if_auto(bot, &examples, &config, &mut model)?;
+    Ok(model)
+}
+
+/// With `policy.intent_threshold: auto`, chooses the threshold of a model that has none yet
+/// ([`kefu_nlu::eval::calibrate_bot_threshold`]: one more training on 80 % of the examples
+/// with some intents hidden). Returns whether the model changed.
+#[cfg(feature = "nlu")]
+fn calibrate_if_auto(
+    bot: &BotDefinition,
+    examples: &[(String, String)],
+    config: &kefu_nlu::lexical::LexicalConfig,
+    model: &mut kefu_nlu::LexicalIntentClassifier,
+) -> Result<bool, Error> {
+    if bot.policy.intent_threshold != kefu_core::bot::IntentThreshold::Auto
+        || model.header().calibrated_threshold.is_some()
+    {
+        return Ok(false);
+    }
+    let threshold = kefu_nlu::eval::calibrate_bot_threshold(examples, config.seed, &mut |fit| {
+        kefu_nlu::LexicalIntentClassifier::train(fit, config, &mut |_| {})
+    })?;
+    tracing::info!(threshold, "intent threshold calibrated on the training examples");
+    model.set_calibrated_threshold(Some(threshold));
+    Ok(true)
 }
 
 /// What the intent model trains on, normalised like messages: the bot's examples, its FAQ
@@ -285,15 +312,21 @@ pub fn load_or_train(
 ) -> Result<kefu_nlu::LexicalIntentClassifier, Error> {
     let examples = normalized_examples(bot);
     let config = lexical_config(bot);
+    let mut cached = None;
     if let Some(path) = path.filter(|p| p.exists()) {
         let fingerprint = kefu_nlu::training_fingerprint(&examples, &config);
         match kefu_nlu::LexicalIntentClassifier::load_matching(path, &fingerprint) {
-            Ok(m) => return Ok(m),
+            Ok(m) => cached = Some(m),
             Err(e) => tracing::info!(error = %e, "retraining the intent model"),
         }
     }
-    let model = kefu_nlu::LexicalIntentClassifier::train(&examples, &config, progress)?;
-    if let Some(path) = path {
+    let trained = cached.is_none();
+    let mut model = match cached {
+        Some(m) => m,
+        None => kefu_nlu::LexicalIntentClassifier::train(&examples, &config, progress)?,
+    };
+    let changed = calibrate_if_auto(bot, &examples, &config, &mut model)? || trained;
+    if let Some(path) = path.filter(|_| changed) {
         if let Err(e) = model.save(path) {
             tracing::warn!(error = %e, "could not cache the intent model; continuing with the trained one");
         }

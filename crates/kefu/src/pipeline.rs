@@ -109,15 +109,32 @@ pub fn load_or_train_fused(
 ) -> Result<FusedIntentModel, Error> {
     let examples = crate::assistant::normalized_examples(bot);
     let config = fused_config(bot);
+    let mut cached = None;
     if let Some(dir) = cache.filter(|d| d.join(FUSED_FILE).exists()) {
         match FusedIntentModel::load_multi(dir, encoders) {
-            Ok(model) if is_current(&model, &examples, &config) => return Ok(model),
+            Ok(model) if is_current(&model, &examples, &config) => cached = Some(model),
             Ok(_) => tracing::info!("bot examples or NLU settings changed: retraining the fused model"),
             Err(e) => tracing::info!(error = %e, "retraining the fused model"),
         }
     }
-    let model = FusedIntentModel::train_multi(encoders, &examples, &config, progress)?;
-    if let Some(dir) = cache {
+    let mut changed = cached.is_none();
+    let mut model = match cached {
+        Some(model) => model,
+        None => FusedIntentModel::train_multi(encoders, &examples, &config, progress)?,
+    };
+    if bot.policy.intent_threshold == kefu_core::bot::IntentThreshold::Auto
+        && model.params().calibrated_threshold.is_none()
+    {
+        // The same calibration as the lexical pipeline's, on fused models (the encoders'
+        // embedding caches make the extra trainings cheap).
+        let threshold = kefu_nlu::eval::calibrate_bot_threshold(&examples, config.seed, &mut |fit| {
+            FusedIntentModel::train_multi(encoders, fit, &config, &mut |_, _, _| {})
+        })?;
+        tracing::info!(threshold, "intent threshold calibrated on the training examples");
+        model.set_calibrated_threshold(Some(threshold));
+        changed = true;
+    }
+    if let Some(dir) = cache.filter(|_| changed) {
         let saved = std::fs::create_dir_all(dir)
             .map_err(|e| e.to_string())
             .and_then(|_| model.save(dir).map_err(|e| e.to_string()));

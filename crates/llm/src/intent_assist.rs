@@ -167,6 +167,10 @@ fn one_line(s: &str) -> String {
 
 #[async_trait]
 impl IntentClassifier for LlmIntentAssist {
+    fn calibrated_threshold(&self) -> Option<f32> {
+        self.inner.calibrated_threshold()
+    }
+
     async fn classify(&self, text: &str, language: Language, top_k: usize) -> Result<Vec<IntentScore>, NluError> {
         let wanted = top_k.max(self.config.candidates);
         let mut ranking = self.inner.classify(text, language, wanted).await?;

@@ -204,6 +204,34 @@ pub fn calibrate_oos_threshold<M: EvalModel>(
     Ok(choose_oos_threshold(&scored, oos_label, OOS_MAX_IN_SCOPE_DROP))
 }
 
+/// The range a bot's calibrated threshold is kept in. A small bot holds out only tens of
+/// examples, so its calibration is noisy; the bounds keep a noisy choice from trusting
+/// everything or from silencing the bot.
+pub const BOT_THRESHOLD_RANGE: (f32, f32) = (0.25, 0.75);
+
+/// How many simulations [`calibrate_bot_threshold`] takes the median of.
+const BOT_CALIBRATION_RUNS: u64 = 3;
+
+/// `policy.intent_threshold: auto` for a bot: [`calibrate_oos_threshold`] on the bot's training
+/// examples, whose `out_of_scope` intent (its own examples and the built-in off-topic ones)
+/// joins the simulated unseen intents. A small bot's single simulation depends on which
+/// intents happen to be hidden, so this takes the median of [`BOT_CALIBRATION_RUNS`] (other
+/// hidden intents, other held-out split), kept within [`BOT_THRESHOLD_RANGE`].
+pub fn calibrate_bot_threshold<M: EvalModel>(
+    examples: &[(String, String)],
+    seed: u64,
+    train_model: &mut impl FnMut(&[(String, String)]) -> Result<M, M::Error>,
+) -> Result<f32, M::Error> {
+    let mut chosen = Vec::with_capacity(BOT_CALIBRATION_RUNS as usize);
+    for run in 0..BOT_CALIBRATION_RUNS {
+        let seed = seed.wrapping_add(run);
+        chosen.push(calibrate_oos_threshold(examples, kefu_core::bot::OUT_OF_SCOPE_INTENT, seed, train_model)?);
+    }
+    chosen.sort_by(f32::total_cmp);
+    let median = chosen[chosen.len() / 2];
+    Ok(median.clamp(BOT_THRESHOLD_RANGE.0, BOT_THRESHOLD_RANGE.1))
+}
+
 /// The threshold over `(confidence, predicted, truth)` that rejects the most out-of-scope
 /// messages while in-scope accuracy stays within `max_drop` of no threshold's; ties go to the
 /// lower threshold. Without out-of-scope messages: the 5th percentile of correct confidences.

@@ -16,7 +16,7 @@ const MAGIC: &[u8; 8] = b"KEFUINT\n";
 const MAX_HEADER_BYTES: u32 = 1 << 20;
 
 /// What a model file says about itself.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelHeader {
     /// [`MODEL_FILE_VERSION`] at the time of writing.
     pub format_version: u32,
@@ -30,6 +30,10 @@ pub struct ModelHeader {
     pub examples: usize,
     /// Kefu version that trained it.
     pub kefu_version: String,
+    /// The confidence threshold chosen on the training data
+    /// ([`crate::eval::calibrate_bot_threshold`]), when one was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibrated_threshold: Option<f32>,
 }
 
 /// A stable fingerprint (FNV-1a, 64 bits, hex) of training examples and configuration: a
@@ -76,6 +80,7 @@ impl LexicalIntentClassifier {
             labels: model.labels().len(),
             examples: examples.len(),
             kefu_version: env!("CARGO_PKG_VERSION").into(),
+            calibrated_threshold: None,
         };
         Ok(Self { model, header })
     }
@@ -88,6 +93,11 @@ impl LexicalIntentClassifier {
     /// The intents it knows.
     pub fn labels(&self) -> &[String] {
         self.model.labels()
+    }
+
+    /// Records the confidence threshold chosen for this model (saved with it).
+    pub fn set_calibrated_threshold(&mut self, threshold: Option<f32>) {
+        self.header.calibrated_threshold = threshold;
     }
 
     /// Ranked intents with calibrated confidences (at most `k`).
@@ -164,6 +174,10 @@ impl LexicalIntentClassifier {
 impl IntentClassifier for LexicalIntentClassifier {
     async fn classify(&self, text: &str, _language: Language, top_k: usize) -> Result<Vec<IntentScore>, NluError> {
         Ok(self.rank(text, top_k))
+    }
+
+    fn calibrated_threshold(&self) -> Option<f32> {
+        self.header.calibrated_threshold
     }
 }
 

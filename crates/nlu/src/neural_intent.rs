@@ -426,6 +426,10 @@ pub struct FusedParams {
     pub members: Vec<DenseMemberParams>,
     /// Fingerprint of the lexical member it was trained with (ties `lexical.bin` to this file).
     pub lexical_fingerprint: String,
+    /// The confidence threshold chosen on the training data
+    /// ([`crate::eval::calibrate_bot_threshold`]), when one was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibrated_threshold: Option<f32>,
 }
 
 /// Version of `fused.json` (2: one dense member per encoder).
@@ -582,6 +586,7 @@ impl FusedIntentModel {
             version: FUSED_FILE_VERSION,
             members,
             lexical_fingerprint: lexical.header().fingerprint.clone(),
+            calibrated_threshold: None,
         };
         let memory = (0..encoders.len())
             .map(|m| {
@@ -597,6 +602,11 @@ impl FusedIntentModel {
     /// What it records besides the lexical member.
     pub fn params(&self) -> &FusedParams {
         &self.params
+    }
+
+    /// Records the confidence threshold chosen for this model (saved with it).
+    pub fn set_calibrated_threshold(&mut self, threshold: Option<f32>) {
+        self.params.calibrated_threshold = threshold;
     }
 
     /// The lexical member.
@@ -750,6 +760,10 @@ impl crate::eval::EvalModel for FamiliarityScored {
 impl IntentClassifier for FusedIntentModel {
     async fn classify(&self, text: &str, language: Language, top_k: usize) -> Result<Vec<IntentScore>, NluError> {
         Ok(to_ranked(self.distribution(text, Some(language))?, top_k))
+    }
+
+    fn calibrated_threshold(&self) -> Option<f32> {
+        self.params.calibrated_threshold
     }
 }
 

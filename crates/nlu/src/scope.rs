@@ -250,6 +250,10 @@ impl IntentClassifier for ScopedClassifier {
         }
         Ok(ranking)
     }
+
+    fn calibrated_threshold(&self) -> Option<f32> {
+        self.inner.calibrated_threshold()
+    }
 }
 
 #[cfg(test)]

@@ -130,12 +130,65 @@ impl Default for NluConfig {
     }
 }
 
+/// `policy.intent_threshold`: a fixed confidence, or `auto`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub enum IntentThreshold {
+    /// The threshold the intent model calibrated on its own training data
+    /// ([`crate::IntentClassifier::calibrated_threshold`]); [`IntentThreshold::FALLBACK`] for a
+    /// classifier that has none.
+    #[default]
+    Auto,
+    /// This confidence, in `[0, 1]`.
+    Fixed(f32),
+}
+
+impl IntentThreshold {
+    /// What `auto` means for a classifier without a calibrated threshold.
+    pub const FALLBACK: f32 = 0.5;
+
+    /// The threshold to apply, given the classifier's calibrated one.
+    pub fn resolve(self, calibrated: Option<f32>) -> f32 {
+        match self {
+            IntentThreshold::Fixed(t) => t,
+            IntentThreshold::Auto => calibrated.unwrap_or(Self::FALLBACK),
+        }
+    }
+}
+
+impl Serialize for IntentThreshold {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            IntentThreshold::Auto => serializer.serialize_str("auto"),
+            IntentThreshold::Fixed(t) => serializer.serialize_f32(*t),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for IntentThreshold {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Number(f32),
+            Word(String),
+        }
+        match Raw::deserialize(deserializer)? {
+            Raw::Number(t) => Ok(IntentThreshold::Fixed(t)),
+            Raw::Word(w) if w == "auto" => Ok(IntentThreshold::Auto),
+            Raw::Word(w) => {
+                Err(serde::de::Error::custom(format!("expected a number between 0 and 1 or `auto`, got `{w}`")))
+            }
+        }
+    }
+}
+
 /// `policy:` — thresholds of the dialogue policy.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PolicyConfig {
-    /// Below this confidence the top intent is not trusted.
-    pub intent_threshold: f32,
+    /// Below this confidence the top intent is not trusted: a number, or `auto` (the default)
+    /// for the threshold the intent model chose when it was trained.
+    pub intent_threshold: IntentThreshold,
     /// When the top two intents are closer than this, the turn is ambiguous.
     pub ambiguity_margin: f32,
     /// A knowledge-base hit answers only at or above this score.
@@ -153,7 +206,7 @@ pub struct PolicyConfig {
 impl Default for PolicyConfig {
     fn default() -> Self {
         Self {
-            intent_threshold: 0.5,
+            intent_threshold: IntentThreshold::Auto,
             ambiguity_margin: 0.05,
             kb_threshold: 0.5,
             fallbacks_before_handoff: 2,

@@ -59,11 +59,14 @@ pub(crate) fn validate(def: &mut BotDefinition, dir: &Path, o: &Origins, problem
         problems.push(bot_problem("`nlu.encoders` names an empty folder".into()));
     }
     let p = &def.policy;
-    for (name, v) in [
-        ("intent_threshold", p.intent_threshold),
-        ("ambiguity_margin", p.ambiguity_margin),
-        ("kb_threshold", p.kb_threshold),
-    ] {
+    let fixed_intent_threshold = match p.intent_threshold {
+        crate::bot::IntentThreshold::Fixed(t) => Some(("intent_threshold", t)),
+        crate::bot::IntentThreshold::Auto => None,
+    };
+    for (name, v) in fixed_intent_threshold
+        .into_iter()
+        .chain([("ambiguity_margin", p.ambiguity_margin), ("kb_threshold", p.kb_threshold)])
+    {
         if !(0.0..=1.0).contains(&v) {
             problems.push(bot_problem(format!("`policy.{name}` must be between 0 and 1, got {v}")));
         }
