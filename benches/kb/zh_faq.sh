@@ -5,13 +5,13 @@
 # Each bot is evaluated against its own FAQ, as it answers; figures are pooled over the
 # 126 queries (R@1 and MRR@10 weighted by each bot's query count).
 #
-# Usage: benches/kb/zh_faq.sh ENCODER_DIR [DENSE_WEIGHTS]
+# Usage: benches/kb/zh_faq.sh ENCODER_DIR [DENSE_WEIGHTS]   (default 0.5,0.7,0.8,0.9; bots use linear 0.8)
 #   ENCODER_DIR: BGE-small-zh-v1.5 as `scripts/onnx_bert.py import` writes it (scripts/test
 #   caches it in ~/.cache/kefu/bge-small-zh-v15-1.19.0-beta29/model).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ENCODER=${1:?usage: benches/kb/zh_faq.sh ENCODER_DIR [DENSE_WEIGHTS]}
-WEIGHTS=${2:-0.3,0.5,0.7,0.9}
+WEIGHTS=${2:-0.5,0.7,0.8,0.9}
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 cargo build --release -q -p kefu-cli --features neural
 kefu="$CARGO_TARGET_DIR/release/kefu"
