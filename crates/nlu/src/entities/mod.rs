@@ -18,6 +18,7 @@ mod person;
 mod text;
 mod time;
 mod value;
+mod zh_words;
 
 use std::fmt;
 use std::str::FromStr;
@@ -269,6 +270,9 @@ fn parse_piece(text: &str, ctx: &ParseContext) -> Vec<ParsedEntity> {
         person::scan(&doc, &mut cands);
     }
     cands.retain(|c| c.end > c.start && c.end <= doc.len() && ctx.wants(c.kind));
+    if ctx.lang == Lang::Zh {
+        cands.retain(|c| !zh_words::is_false_numeral(&doc, c));
+    }
     resolve(&doc, cands)
 }
 
