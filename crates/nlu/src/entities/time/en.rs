@@ -120,6 +120,47 @@ fn month_at(c: &[char], i: usize) -> Option<(u32, usize)> {
     Some((m, if at(c, e) == '.' && w.len() <= 4 { e + 1 } else { e }))
 }
 
+/// Weekday and month names that are also everyday English words ("I sat", "sun cream", "May I",
+/// "we wed"): alone they are dates only after a word that introduces one ("on sat", "in may",
+/// "until wed"), before a number ("sat 14th", "may 2027"), or as the whole message.
+const AMBIGUOUS_DATE_WORDS: [&str; 4] = ["sat", "sun", "wed", "may"];
+
+/// Words after which an ambiguous date word is a date.
+const DATE_INTRODUCERS: [&str; 21] = [
+    "on", "in", "of", "since", "until", "till", "til", "by", "from", "during", "before", "after", "this", "next",
+    "last", "every", "early", "mid", "late", "through", "to",
+];
+
+/// Whether the ambiguous word at `[i, e)` (see [`AMBIGUOUS_DATE_WORDS`]) reads as a plain word.
+fn is_plain_english_word(c: &[char], i: usize, e: usize) -> bool {
+    let word: String = c[i..e].iter().filter(|ch| ch.is_ascii_alphabetic()).collect();
+    if !AMBIGUOUS_DATE_WORDS.contains(&word.as_str()) {
+        return false;
+    }
+    let next = skip_ws(c, e);
+    let number_follows = at(c, next).is_ascii_digit()
+        || crate::entities::number_en::parse(c, next).is_some()
+        || en_ordinal(c, next).is_some();
+    if number_follows || matches!(at(c, e), '-' | '/') {
+        return false;
+    }
+    let mut p = i;
+    while p > 0 && c[p - 1] == ' ' {
+        p -= 1;
+    }
+    let mut start = p;
+    while start > 0 && c[start - 1].is_ascii_alphabetic() {
+        start -= 1;
+    }
+    let before: String = c[start..p].iter().collect();
+    if DATE_INTRODUCERS.contains(&before.as_str()) || matches!(at(c, p.wrapping_sub(1)), '-' | '~' | ',') {
+        return false;
+    }
+    // The whole message ("sat?") is a date too.
+    let alone = !c[..i].iter().any(|ch| ch.is_alphanumeric()) && !c[e..].iter().any(|ch| ch.is_alphanumeric());
+    !alone
+}
+
 /// Two-digit years: 74 → 1974, 15 → 2015.
 fn year2(v: i64) -> i32 {
     if v < 50 {
@@ -570,11 +611,15 @@ fn piece_uncached(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
     }
     // weekday
     if let Some((wd, e)) = weekday_at(c, i) {
-        consider(Spec { weekday: Some(wd), ..Default::default() }, e);
+        if !is_plain_english_word(c, i, e) {
+            consider(Spec { weekday: Some(wd), ..Default::default() }, e);
+        }
     }
     // month (+ day): "march 3", "march first", "february the 15th"
     if let Some((m, e)) = month_at(c, i) {
-        consider(Spec { month: Some(m), ..Default::default() }, e);
+        if !is_plain_english_word(c, i, e) {
+            consider(Spec { month: Some(m), ..Default::default() }, e);
+        }
         let mut q = skip_ws(c, e);
         if let Some(e2) = words(c, q, &["the"]) {
             q = skip_ws(c, e2);
