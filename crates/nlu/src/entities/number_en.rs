@@ -2,7 +2,7 @@
 //! thousand", "two point two", Indian scales (lakh, crore), and scale words after
 //! digits ("3 million", "12 lakhs").
 
-use super::numeral::{digits, Form, Num};
+use super::numeral::{digits, scale, with_fraction, Form, Num};
 use super::text::{at, skip_ws, word_end, Word, MAX_WORD};
 
 /// Value of a unit or teen word.
@@ -176,28 +176,33 @@ fn mk(v: f64, s: usize, e: usize) -> Num {
 
 /// Digits after "point": "point 77", "point two".
 fn fraction_digits(c: &[char], e: usize) -> Option<(f64, usize)> {
+    let (d, n, end) = fraction_parts(c, e)?;
+    Some((with_fraction(0.0, d, n), end))
+}
+
+/// Digits after "point" as (digits as an integer, how many, end).
+fn fraction_parts(c: &[char], e: usize) -> Option<(u64, usize, usize)> {
     let q = skip_ws(c, e);
     if q == e {
         return None;
     }
     if at(c, q).is_ascii_digit() {
         let d = digits(c, q)?;
-        if d.ndig == 0 {
+        if d.ndig == 0 || d.ndig > 18 {
             return None;
         }
         let s: String = c[q..d.e].iter().collect();
-        let f: f64 = format!("0.{s}").parse().ok()?;
-        return Some((f, d.e));
+        return Some((s.parse().ok()?, d.ndig, d.e));
     }
     let mut p = q;
-    let mut f = 0.0;
-    let mut scale = 0.1;
+    let mut acc: u64 = 0;
+    let mut n = 0;
     let mut end = None;
     while let Some((w, e2)) = read_word(c, p) {
         match unit_word(&w) {
-            Some(d) if d < 10.0 => {
-                f += d * scale;
-                scale /= 10.0;
+            Some(d) if d < 10.0 && n < 18 => {
+                acc = acc * 10 + d as u64;
+                n += 1;
                 end = Some(e2);
                 let q2 = skip_ws(c, e2);
                 if q2 == e2 {
@@ -208,7 +213,7 @@ fn fraction_digits(c: &[char], e: usize) -> Option<(f64, usize)> {
             _ => break,
         }
     }
-    end.map(|e| (f, e))
+    end.map(|e| (acc, n, e))
 }
 
 #[derive(PartialEq, Clone, Copy)]
@@ -322,11 +327,11 @@ fn words(c: &[char], i: usize, seed: Option<f64>, start: usize) -> Option<Num> {
     if q > end {
         if let Some((w, e)) = read_word(c, q) {
             if w == "point" && total == 0.0 {
-                if let Some((f, e2)) = fraction_digits(c, e) {
-                    v += f;
+                if let Some((d, n, e2)) = fraction_parts(c, e) {
+                    v = with_fraction(v, d, n);
                     end = e2;
                     if let Some((s, e3)) = scale_after(c, end) {
-                        v *= s;
+                        v = scale(v, s);
                         end = e3;
                     }
                 }
@@ -346,6 +351,6 @@ pub(crate) fn digits_point(c: &[char], n: &Num) -> Option<(f64, usize)> {
     if w != "point" {
         return None;
     }
-    let (f, e2) = fraction_digits(c, e)?;
-    Some((n.v + f, e2))
+    let (d, k, e2) = fraction_parts(c, e)?;
+    Some((with_fraction(n.v, d, k), e2))
 }

@@ -1,7 +1,7 @@
 //! Chinese numerals: 零一二两三…十百千万亿, financial forms 壹贰叁…, 〇, 廿卅卌,
 //! mixed forms (3万5, 1.5万), decimals (一點一), fractions (三分之一, 百分之二十).
 
-use super::numeral::{digits, Form, Num};
+use super::numeral::{digits, scale, with_fraction, Form, Num};
 use super::text::at;
 
 /// Value of a Chinese digit character.
@@ -126,12 +126,12 @@ pub(crate) fn parse(c: &[char], i: usize) -> Option<Num> {
                     break;
                 }
                 let p = pending.unwrap_or(1.0);
-                section += p * u;
+                section += scale(p, u);
                 last_unit = u;
             } else if u == 1e4 {
                 let p = abbrev(pending, zero_gap, last_unit);
                 let base = section + p;
-                wan = if base == 0.0 { 1.0 } else { base } * 1e4;
+                wan = scale(if base == 0.0 { 1.0 } else { base }, 1e4);
                 if wan == 1e4 && base == 0.0 && (total > 0.0) {
                     break;
                 }
@@ -140,7 +140,7 @@ pub(crate) fn parse(c: &[char], i: usize) -> Option<Num> {
             } else {
                 let p = abbrev(pending, zero_gap, last_unit);
                 let base = wan + section + p;
-                total = (total + if base == 0.0 { 1.0 } else { base }) * 1e8;
+                total = scale(total + if base == 0.0 { 1.0 } else { base }, 1e8);
                 wan = 0.0;
                 section = 0.0;
                 last_unit = 1e8;
@@ -175,18 +175,16 @@ pub(crate) fn parse(c: &[char], i: usize) -> Option<Num> {
     let mut e = j;
     if (at(c, e) == '点' || at(c, e) == '點') && last_unit == 0.0 {
         let mut k = e + 1;
-        let mut scale = 0.1;
-        let mut frac = 0.0;
+        let mut frac: u64 = 0;
         while let Some(d) = any_digit(at(c, k)) {
-            frac += d * scale;
-            scale /= 10.0;
+            frac = frac * 10 + d as u64;
             k += 1;
-            if k - e > 20 {
+            if k - e > 18 {
                 break;
             }
         }
         if k > e + 1 && big_unit(at(c, k)).is_none() {
-            v += frac;
+            v = with_fraction(v, frac, k - e - 1);
             e = k;
         }
     }

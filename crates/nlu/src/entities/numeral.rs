@@ -48,16 +48,55 @@ impl Num {
 
 const MAX_DIGITS: usize = 30;
 
+/// Exact powers of ten as `f64` (10^0 ..= 10^22 are all representable).
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
+    1e21, 1e22,
+];
+
+/// `v * m` where `m` is a scale (10^k for "万", "million", "k"…) done in decimal:
+/// the shortest decimal that reads back as `v` (the digits the text had) gets its
+/// exponent raised by k, so `33.3 × 10^6` is 33300000 and not 33299999.999999996.
+/// Other multipliers (12 for a dozen) are a plain product.
+pub(crate) fn scale(v: f64, m: f64) -> f64 {
+    let p = v * m;
+    let Some(k) = POW10.iter().position(|x| *x == m) else {
+        return p;
+    };
+    if !p.is_finite() || v == 0.0 || k == 0 {
+        return p;
+    }
+    let s = format!("{v:e}");
+    let Some((mant, exp)) = s.split_once('e') else {
+        return p;
+    };
+    let Ok(exp) = exp.parse::<i32>() else {
+        return p;
+    };
+    format!("{mant}e{}", exp + k as i32).parse().unwrap_or(p)
+}
+
+/// `int + digits / 10^n` for a whole `int` and `n` fraction digits, in decimal
+/// ("two point two" = 2.2 exactly, not 2 + 0.2 rounded twice).
+pub(crate) fn with_fraction(int: f64, digits: u64, n: usize) -> f64 {
+    let f = digits as f64 / 10f64.powi(n.min(300) as i32);
+    if int.fract() != 0.0 || int.abs() >= 9.0e15 || n == 0 || n >= POW10.len() {
+        return int + f;
+    }
+    format!("{}.{:0width$}", int as i64, digits, width = n).parse().unwrap_or(int + f)
+}
+
 /// Plain Arabic number at `i`: `123`, `1,234,567`, `3.14`, `.77`. No suffixes.
 pub(crate) fn digits(c: &[char], i: usize) -> Option<Num> {
     if i > 0 && (c[i - 1].is_ascii_digit() || (c[i - 1] == '.' && at(c, i.wrapping_sub(2)).is_ascii_digit())) {
         return None;
     }
     let mut j = i;
-    let mut int_part: f64 = 0.0;
+    // the digits read, without separators, parsed at the end (correctly rounded)
+    let mut text = String::new();
     let mut nd = 0usize;
     while j < c.len() && c[j].is_ascii_digit() {
-        int_part = int_part * 10.0 + (c[j] as u32 - '0' as u32) as f64;
+        text.push(c[j]);
         j += 1;
         nd += 1;
         if nd > MAX_DIGITS {
@@ -68,34 +107,28 @@ pub(crate) fn digits(c: &[char], i: usize) -> Option<Num> {
     // thousands separators: groups of exactly three
     if nd > 0 && nd <= 3 && at(c, j) == ',' {
         let mut k = j;
-        let mut v = int_part;
-        let mut groups = 0;
+        let mut groups = String::new();
         while at(c, k) == ','
             && at(c, k + 1).is_ascii_digit()
             && at(c, k + 2).is_ascii_digit()
             && at(c, k + 3).is_ascii_digit()
             && !at(c, k + 4).is_ascii_digit()
         {
-            for d in 1..=3 {
-                v = v * 10.0 + (c[k + d] as u32 - '0' as u32) as f64;
-            }
+            groups.extend(&c[k + 1..k + 4]);
             k += 4;
-            groups += 1;
         }
-        if groups > 0 {
-            int_part = v;
+        if !groups.is_empty() {
+            text.push_str(&groups);
             j = k;
             plain = false;
         }
     }
-    let mut v = int_part;
     if at(c, j) == '.' && at(c, j + 1).is_ascii_digit() {
         let mut k = j + 1;
-        let mut scale = 0.1;
         let mut nf = 0;
+        text.push('.');
         while k < c.len() && c[k].is_ascii_digit() {
-            v += (c[k] as u32 - '0' as u32) as f64 * scale;
-            scale /= 10.0;
+            text.push(c[k]);
             k += 1;
             nf += 1;
             if nf > MAX_DIGITS {
@@ -111,6 +144,10 @@ pub(crate) fn digits(c: &[char], i: usize) -> Option<Num> {
     if nd == 0 && j == i + 1 {
         return None;
     }
+    if nd == 0 {
+        text.insert(0, '0');
+    }
+    let v: f64 = text.parse().ok()?;
     Some(Num { v: (v * 1e9).round() / 1e9, s: i, e: j, form: Form::Digits, ndig: if plain { nd } else { 0 } })
 }
 
@@ -127,14 +164,14 @@ pub(crate) fn arabic(c: &[char], i: usize) -> Option<Num> {
         _ => 0.0,
     };
     if mult > 0.0 && !is_word(at(c, j + 1)) {
-        n.v *= mult;
+        n.v = scale(n.v, mult);
         n.e = j + 1;
         n.ndig = 0;
         return Some(n);
     }
     if let Some((u, _)) = number_zh::big_unit(ch) {
         if u >= 100.0 {
-            n.v *= u;
+            n.v = scale(n.v, u);
             n.e = j + 1;
             n.ndig = 0;
             // trailing abbreviated digit: 3万5 = 35000
@@ -165,7 +202,7 @@ pub(crate) fn number_at(c: &[char], i: usize, _lang: Lang) -> Option<Num> {
         let n = arabic(c, i)?;
         // English scale words after digits: "3 million", "12 lakhs"
         if let Some(m) = number_en::scale_after(c, n.e) {
-            return Some(Num { v: n.v * m.0, e: m.1, ndig: 0, ..n });
+            return Some(Num { v: scale(n.v, m.0), e: m.1, ndig: 0, ..n });
         }
         if let Some((v, e)) = number_en::digits_point(c, &n) {
             return Some(Num { v, e, ndig: 0, ..n });
