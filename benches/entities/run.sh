@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Entity benchmark: Kefu's built-in entity parser vs Duckling (pyduckling-native-phihos), side by side
 # in one run, on the Duckling corpus (shared/data/duckling), a hand-labelled customer-service set
-# (cs_set.jsonl) and 33 short customer messages (messages.jsonl, latency only).
+# (cs_set.jsonl), Kefu's own corpus (corpus/*.jsonl: one file per class of expression, and entity-free
+# messages) and 33 short customer messages (messages.jsonl, latency only).
 #
 # Usage: benches/entities/run.sh            (env: RUNS=5 REPS=20 SHARED=../shared CARGO_TARGET_DIR=target)
 # Prints Markdown tables and writes benches/entities/results.json; predictions, latency reports and
@@ -31,9 +32,12 @@ fi
 CARGO_TARGET_DIR=$TARGET cargo build --release -q -p kefu-nlu --example entity_bench
 KEFU=$TARGET/release/examples/entity_bench
 
-SETS=(--set "zh=$CORPUS/zh.jsonl" --set "en=$CORPUS/en.jsonl" --set "cs=$HERE/cs_set.jsonl"
-      --set "messages=$HERE/messages.jsonl")
 rm -rf "$OUT"
+mkdir -p "$OUT"
+# Kefu's own corpus, one file per class of expression, as one set
+cat "$HERE"/corpus/*.jsonl > "$OUT/own.jsonl"
+SETS=(--set "zh=$CORPUS/zh.jsonl" --set "en=$CORPUS/en.jsonl" --set "cs=$HERE/cs_set.jsonl"
+      --set "messages=$HERE/messages.jsonl" --set "own=$OUT/own.jsonl")
 for r in $(seq 1 "$RUNS"); do  # alternate the two parsers so that both see the same machine load
   d=$OUT/run-$r
   mkdir -p "$d"
@@ -43,3 +47,6 @@ for r in $(seq 1 "$RUNS"); do  # alternate the two parsers so that both see the 
   "$VENV/bin/python" "$HERE/duckling_bench.py" "$d" --reps "$REPS" "${SETS[@]}" > "$d/duckling.json"
 done
 "$VENV/bin/python" "$HERE/report.py" "$OUT" "$RUNS" "$SCORER" "$CORPUS" "$HERE/cs_set.jsonl" "$HERE/results.json"
+echo
+echo "## Kefu's own corpus (benches/entities/corpus), Kefu vs Duckling"
+"$VENV/bin/python" "$HERE/own_report.py" "$OUT" "$SCORER" "$HERE/corpus"
