@@ -3,9 +3,9 @@
 
 use serde_json::json;
 
-use super::number_en::read_word;
-use super::numeral::{digits, number_at, Num};
-use super::text::{at, skip_ws, word_start, Doc};
+use super::number_en::{cardinal_words, parse_with_fractions, read_word};
+use super::numeral::{digits, mixed_fraction, number_at, Num};
+use super::text::{at, is_word, skip_ws, word_start, Doc};
 use super::value::{num, Candidate};
 use super::{EntityKind, Lang};
 
@@ -150,6 +150,11 @@ pub(crate) fn en_unit_at(c: &[char], i: usize) -> Option<(Unit, usize, f64)> {
     if w == "fortnight" || w == "fortnights" {
         return Some((Unit::Week, e, 2.0));
     }
+    // "5 business days", "7 working days": counted as days
+    if w == "business" || w == "working" {
+        let (w2, e2) = read_word(c, skip_ws(c, e))?;
+        return matches!(w2.as_str(), "day" | "days").then_some((Unit::Day, e2, 1.0));
+    }
     en_unit(&w).map(|u| (u, e, 1.0))
 }
 
@@ -177,6 +182,8 @@ pub(crate) fn zh_unit_at(c: &[char], i: usize, allow_bare_fen: bool) -> Option<(
             }
         }
         '天' | '日' => (Unit::Day, i + 1, 1.0),
+        // 七个工作日: counted as days
+        '工' if nx == '作' && at(c, i + 2) == '日' => (Unit::Day, i + 3, 1.0),
         '周' | '週' => (Unit::Week, i + 1, 1.0),
         '星' if nx == '期' => (Unit::Week, i + 2, 1.0),
         '礼' | '禮' if nx == '拜' => (Unit::Week, i + 2, 1.0),
@@ -184,6 +191,8 @@ pub(crate) fn zh_unit_at(c: &[char], i: usize, allow_bare_fen: bool) -> Option<(
         '年' => (Unit::Year, i + 1, 1.0),
         '季' if nx == '度' => (Unit::Quarter, i + 2, 1.0),
         '字' => (Unit::Minute, i + 1, 5.0),
+        // 一刻钟 = a quarter of an hour (a bare 刻 is a clock time: 三点一刻)
+        '刻' if nx == '钟' || nx == '鐘' => (Unit::Minute, i + 2, 15.0),
         _ => return None,
     })
 }
@@ -219,10 +228,17 @@ fn zh_part(c: &[char], i: usize) -> Option<Dur> {
     let n: Num = number_at(c, i, Lang::Zh)?;
     let mut j = skip_ws(c, n.e);
     let mut v = n.v;
+    // approximate counts take the round number: 十来分钟, 二十多天
+    if matches!(at(c, j), '来' | '來' | '多' | '余' | '餘') && n.is_int() && n.v >= 10.0 && n.v % 10.0 == 0.0 {
+        j += 1;
+    }
     let had_measure = measure(c, j) > j;
     j = measure(c, j);
     if had_measure && at(c, j) == '半' {
         v += 0.5;
+        j += 1;
+    } else if had_measure && at(c, j) == '多' {
+        // 三个多小时: a little over three hours
         j += 1;
     }
     let (u, mut e, m) = zh_unit_at(c, j, true)?;
@@ -242,8 +258,15 @@ fn en_part(c: &[char], i: usize) -> Option<Dur> {
         return None;
     }
     let (w, e) = read_word(c, i).unwrap_or_default();
-    // half (a|an) unit
-    if w == "half" {
+    // half (a|an) unit; a half unit
+    let half_at = if w == "half" {
+        Some(e)
+    } else if w == "a" || w == "an" {
+        read_word(c, skip_ws(c, e)).filter(|(x, _)| x == "half").map(|(_, e2)| e2)
+    } else {
+        None
+    };
+    if let Some(e) = half_at {
         let mut q = skip_ws(c, e);
         if let Some((x, e2)) = read_word(c, q) {
             if x == "a" || x == "an" {
@@ -253,9 +276,12 @@ fn en_part(c: &[char], i: usize) -> Option<Dur> {
         let (u, e3, m) = en_unit_at(c, q)?;
         return Some(Dur { n: 0.5 * m, unit: u, end: e3 });
     }
-    let (base, mut j) = if w == "a" || w == "an" {
-        (1.0, e)
-    } else if at(c, i).is_ascii_digit() {
+    if w == "a" || w == "an" {
+        // "a quarter of an hour", "a couple of days", else one unit ("a quarter")
+        let n = parse_with_fractions(c, i).filter(|n| n.e > e);
+        return n.and_then(|n| finish(c, n.v, n.e)).or_else(|| finish(c, 1.0, e));
+    }
+    if at(c, i).is_ascii_digit() {
         let d = digits(c, i)?;
         // 1/2 h, 3/4 hour
         if at(c, d.e) == '/' && d.ndig > 0 {
@@ -266,29 +292,54 @@ fn en_part(c: &[char], i: usize) -> Option<Dur> {
             let (u, e3, m) = en_unit_at(c, den.e)?;
             return Some(Dur { n: d.v / den.v * m, unit: u, end: e3 });
         }
-        if en_unit_at(c, d.e).is_some() {
-            (d.v, d.e)
-        } else {
-            let n = number_at(c, i, Lang::En)?;
-            (n.v, n.e)
+        // "the 90s", "1980s" are decades, not seconds
+        if at(c, d.e) == 's' && !is_word(at(c, d.e + 1)) && d.ndig > 1 && d.v % 10.0 == 0.0 {
+            return None;
         }
-    } else {
-        let n = number_at(c, i, Lang::En)?;
-        (n.v, n.e)
-    };
-    let mut v = base;
-    let mut frac = false;
-    // "and a half", "and (a|one|two|three) quarter(s) (of)"
-    if let Some((f, e2)) = and_fraction(c, j) {
-        v += f;
-        j = e2;
-        frac = true;
+        // 1 1/2 hours
+        if let Some((f, e2)) = mixed_fraction(c, &d) {
+            if let Some(r) = finish(c, d.v + f, e2) {
+                return Some(r);
+            }
+        }
+        if en_unit_at(c, d.e).is_some() {
+            return finish(c, d.v, d.e);
+        }
     }
-    // more / additional / extra / less / fewer
+    let n = if at(c, i).is_ascii_alphabetic() { parse_with_fractions(c, i) } else { number_at(c, i, Lang::En) }?;
+    finish(c, n.v, n.e).or_else(|| {
+        // "three quarters" of a year: the numerator alone counts the unit
+        let k = cardinal_words(c, i).filter(|k| k.e < n.e)?;
+        finish(c, k.v, k.e)
+    })
+}
+
+/// The rest of an English duration part after its amount `base` ending at `j`:
+/// fractions, "more"/"extra", "of (a|an)" after a fraction, the unit, "and a half".
+fn finish(c: &[char], base: f64, mut j: usize) -> Option<Dur> {
+    let mut v = base;
+    let mut frac = (base - base.round()).abs() > 1e-9;
+    // "and a half", "and (a|one|two|three) quarter(s) (of)"
+    if !frac {
+        if let Some((f, e2)) = and_fraction(c, j) {
+            v += f;
+            j = e2;
+            frac = true;
+        }
+    }
     let q = skip_ws(c, j);
     if let Some((x, e2)) = read_word(c, q) {
+        // more / additional / extra / less / fewer
         if matches!(x.as_str(), "more" | "additional" | "extra" | "less" | "fewer") {
             j = e2;
+        } else if x == "of" && frac && q > j {
+            // "three quarters of an hour", "one and a half of hour"
+            j = e2;
+            if let Some((y, e3)) = read_word(c, skip_ws(c, e2)) {
+                if y == "a" || y == "an" {
+                    j = e3;
+                }
+            }
         }
     }
     let (u, mut e3, m) = en_unit_at(c, j)?;
@@ -428,5 +479,92 @@ pub(crate) fn scan(doc: &Doc, lang: Lang, out: &mut Vec<Candidate>) {
             }
         }
         i += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::entities::{parse, EntityKind, Lang, ParseContext};
+
+    /// (matched text, seconds) of the durations found.
+    fn durs(text: &str, lang: Lang) -> Vec<(String, f64)> {
+        let now = chrono::NaiveDate::from_ymd_opt(2026, 3, 11).and_then(|d| d.and_hms_opt(10, 0, 0));
+        let mut ctx = ParseContext::new(lang, now.unwrap_or_default());
+        ctx.kinds = Some(vec![EntityKind::Duration]);
+        parse(text, &ctx).into_iter().map(|e| (e.text, e.value["seconds"].as_f64().unwrap_or(f64::NAN))).collect()
+    }
+
+    fn en(text: &str, span: &str, secs: f64) {
+        assert_eq!(durs(text, Lang::En), vec![(span.to_string(), secs)], "{text:?}");
+    }
+
+    fn zh(text: &str, span: &str, secs: f64) {
+        assert_eq!(durs(text, Lang::Zh), vec![(span.to_string(), secs)], "{text:?}");
+    }
+
+    #[test]
+    fn english_abbreviations_and_fractions() {
+        en("it took 5h", "5h", 18000.0);
+        en("2 hrs", "2 hrs", 7200.0);
+        en("3hrs", "3hrs", 10800.0);
+        en("45 mins", "45 mins", 2700.0);
+        en("90 s", "90 s", 90.0);
+        en("90 sec", "90 sec", 90.0);
+        en("90secs", "90secs", 90.0);
+        en("an hour and a half", "an hour and a half", 5400.0);
+        en("a day and a half", "a day and a half", 129600.0);
+        en("half an hour", "half an hour", 1800.0);
+        en("a half hour", "a half hour", 1800.0);
+        en("1.5 hours", "1.5 hours", 5400.0);
+        en("1 1/2 hours", "1 1/2 hours", 5400.0);
+        en("three quarters of an hour", "three quarters of an hour", 2700.0);
+        en("a quarter of an hour", "a quarter of an hour", 900.0);
+        en("one and a half days", "one and a half days", 129600.0);
+        en("a couple of hours", "a couple of hours", 7200.0);
+    }
+
+    #[test]
+    fn decades_are_not_seconds() {
+        assert!(durs("back in the 90s", Lang::En).is_empty());
+        assert!(durs("the 1980s", Lang::En).is_empty());
+        assert_eq!(durs("wait 45s", Lang::En), vec![("45s".to_string(), 45.0)]);
+    }
+
+    #[test]
+    fn chinese_halves_quarters_and_approximations() {
+        zh("大概一个半小时", "一个半小时", 5400.0);
+        zh("两天半", "两天半", 216000.0);
+        zh("半个小时", "半个小时", 1800.0);
+        zh("一个半月", "一个半月", 3888000.0);
+        zh("三刻钟", "三刻钟", 2700.0);
+        zh("一刻钟", "一刻钟", 900.0);
+        zh("半天", "半天", 43200.0);
+        zh("两个钟头", "两个钟头", 7200.0);
+        zh("十来分钟", "十来分钟", 600.0);
+        zh("二十多天", "二十多天", 1728000.0);
+        zh("三个多小时", "三个多小时", 10800.0);
+        zh("一周半", "一周半", 907200.0);
+        // a bare 刻 is a clock time, 十多个人 no duration
+        assert!(durs("三点一刻", Lang::Zh).is_empty());
+        assert!(durs("十多个人", Lang::Zh).is_empty());
+    }
+
+    #[test]
+    fn odd_inputs_do_not_panic() {
+        for t in [
+            "a half",
+            "half a",
+            "1 1/",
+            "1 1/0 hours",
+            "0/0h",
+            "three quarters of",
+            "of an hour",
+            "十来",
+            "个多",
+            "刻钟",
+        ] {
+            let _ = durs(t, Lang::En);
+            let _ = durs(t, Lang::Zh);
+        }
     }
 }

@@ -157,6 +157,17 @@ pub(crate) fn arabic(c: &[char], i: usize) -> Option<Num> {
     let mut n = digits(c, i)?;
     let j = n.e;
     let ch = at(c, j);
+    // "2.3bn", "2.3b" (a bare "b" only after a decimal: "2b" is more often a flat)
+    if ch == 'b' {
+        let decimal = c[i..j].contains(&'.');
+        let len = if at(c, j + 1) == 'n' { 2 } else { 1 };
+        if (len == 2 || decimal) && !is_word(at(c, j + len)) {
+            n.v *= 1e9;
+            n.e = j + len;
+            n.ndig = 0;
+            return Some(n);
+        }
+    }
     let mult = match ch {
         'k' => 1e3,
         'm' => 1e6,
@@ -279,12 +290,21 @@ fn entity_number(c: &[char], i: usize, lang: Lang) -> Option<(f64, usize)> {
     let (mut v, mut e) = if let Some(x) = number_zh::special(c, j) {
         x
     } else {
-        let n = number_at(c, j, lang)?;
+        let n = if at(c, j).is_ascii_alphabetic() && word_start(c, j) {
+            number_en::parse_with_fractions(c, j)?
+        } else {
+            number_at(c, j, lang)?
+        };
         let mut v = n.v;
         let mut e = n.e;
         if n.form == Form::Digits {
+            // mixed fractions: 2 3/4
+            if let Some((f, e2)) = mixed_fraction(c, &n) {
+                v += f;
+                e = e2;
+            }
             // fractions: 1/5
-            if at(c, e) == '/' && at(c, e + 1).is_ascii_digit() {
+            if e == n.e && at(c, e) == '/' && at(c, e + 1).is_ascii_digit() {
                 if let Some(d) = digits(c, e + 1) {
                     if d.v != 0.0 && n.ndig > 0 && d.ndig > 0 && !at(c, d.e).is_ascii_digit() && at(c, d.e) != '/' {
                         v /= d.v;
@@ -308,4 +328,25 @@ fn entity_number(c: &[char], i: usize, lang: Lang) -> Option<(f64, usize)> {
         v = -v;
     }
     Some((v, e))
+}
+
+/// The proper fraction of a mixed number after the whole part `n`: "2 3/4" gives
+/// (0.75, end). One space between, numerator below denominator, at most two digits
+/// each, and no date-like continuation ("2 3/4/2026").
+pub(crate) fn mixed_fraction(c: &[char], n: &Num) -> Option<(f64, usize)> {
+    if n.ndig == 0 || at(c, n.e) != ' ' || at(c, n.s.wrapping_sub(1)) == '/' {
+        return None;
+    }
+    let a = digits(c, n.e + 1)?;
+    if a.ndig == 0 || a.ndig > 2 || at(c, a.e) != '/' {
+        return None;
+    }
+    let b = digits(c, a.e + 1)?;
+    if b.ndig == 0 || b.ndig > 2 || b.v <= a.v || a.v == 0.0 || matches!(at(c, b.e), '/' | ':' | '-') {
+        return None;
+    }
+    if at(c, b.e).is_ascii_alphanumeric() || (at(c, b.e) == '.' && at(c, b.e + 1).is_ascii_digit()) {
+        return None;
+    }
+    Some((a.v / b.v, b.e))
 }
