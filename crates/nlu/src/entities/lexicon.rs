@@ -14,6 +14,30 @@ pub(crate) struct Lexicon<T> {
 
 const NONE: u32 = u32::MAX;
 
+/// English weekday and month names, lower-case: never a noun after an ordinal ("the third
+/// of May") nor a person's name.
+pub(crate) const EN_DAY_AND_MONTH_NAMES: [&str; 19] = [
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
 impl<T: Clone> Lexicon<T> {
     /// Builds a lexicon from (normalised phrase, value) pairs.
     pub fn new(entries: &[(&str, T)]) -> Self {

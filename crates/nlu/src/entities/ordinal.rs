@@ -1,6 +1,7 @@
 //! Ordinals: 第三, 第十二, "third", "twenty-fifth", "21st", "one hundred and first",
 //! "three hundredth", "the second one".
 
+use super::lexicon::EN_DAY_AND_MONTH_NAMES;
 use super::number_en::{cardinal_words, read_word, scale_word, tens_word};
 use super::numeral::{digits, number_at};
 use super::text::{at, skip_ws, word_end, word_start, Doc};
@@ -172,6 +173,7 @@ fn one_tail(c: &[char], e: usize) -> Option<usize> {
 
 /// Words after "the <ordinal>" that leave a date reading open ("the fifth of May",
 /// "the 3rd at noon", "the first is fine"): no noun tail is taken over them.
+/// Words after "the <ordinal>" that are not its noun (besides [`EN_DAY_AND_MONTH_NAMES`]).
 const NOT_NOUNS: &[&str] = &[
     "of",
     "and",
@@ -242,18 +244,6 @@ const NOT_NOUNS: &[&str] = &[
     "today",
     "tomorrow",
     "yesterday",
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
     "jan",
     "feb",
     "mar",
@@ -266,13 +256,6 @@ const NOT_NOUNS: &[&str] = &[
     "oct",
     "nov",
     "dec",
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
     "mon",
     "tue",
     "tues",
@@ -300,7 +283,12 @@ fn noun_tail(c: &[char], e: usize) -> Option<usize> {
     }
     let q = skip_ws(c, e);
     let (w, e2) = read_word(c, q)?;
-    if w.len() < 3 || NOT_NOUNS.contains(&w.as_str()) || w.ends_with("ly") || w.ends_with("ing") {
+    if w.len() < 3
+        || NOT_NOUNS.contains(&w.as_str())
+        || EN_DAY_AND_MONTH_NAMES.contains(&w.as_str())
+        || w.ends_with("ly")
+        || w.ends_with("ing")
+    {
         return None;
     }
     if ordinal_word(&w).is_some() || scale_word(&w).is_some() {

@@ -13,6 +13,7 @@
 
 use serde_json::json;
 
+use super::lexicon::EN_DAY_AND_MONTH_NAMES;
 use super::text::{is_cjk, Doc};
 use super::value::Candidate;
 use super::EntityKind;
@@ -83,7 +84,7 @@ const EN_TO_VERBS: [&str; 14] = [
 ];
 
 /// Capitalised words that are never (the start of) a name.
-const EN_NOT_NAMES: [&str; 58] = [
+const EN_NOT_NAMES: [&str; 39] = [
     "i",
     "hi",
     "hello",
@@ -118,31 +119,17 @@ const EN_NOT_NAMES: [&str; 58] = [
     "is",
     "are",
     "will",
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
     "today",
     "tomorrow",
     "yesterday",
     "sure",
     "actually",
 ];
+
+/// A capitalised word that is never (the start of) a name.
+fn is_not_name(lower: &str) -> bool {
+    EN_NOT_NAMES.contains(&lower) || EN_DAY_AND_MONTH_NAMES.contains(&lower)
+}
 
 pub(crate) fn scan(doc: &Doc, out: &mut Vec<Candidate>) {
     scan_zh(doc, out);
@@ -297,7 +284,7 @@ fn scan_en(doc: &Doc, out: &mut Vec<Candidate>) {
     let mut k = 0;
     while k < ws.len() {
         let w = ws[k];
-        if !capitalised(doc, w) || EN_NOT_NAMES.contains(&lower(doc, w).as_str()) {
+        if !capitalised(doc, w) || is_not_name(&lower(doc, w)) {
             k += 1;
             continue;
         }
