@@ -242,6 +242,18 @@ fn zh_part(c: &[char], i: usize) -> Option<Dur> {
         j += 1;
     }
     let (u, mut e, m) = zh_unit_at(c, j, true)?;
+    // 12月25日 and 三月一日 are dates, not months and days: a month count without a measure
+    // word (三个月) that goes on with a day is no duration
+    let next = at(c, skip_ws(c, e));
+    let day_follows =
+        next.is_ascii_digit() || super::number_zh::is_num_char(next) || matches!(next, '日' | '号' | '號' | '份');
+    if u == Unit::Month && !had_measure && day_follows {
+        return None;
+    }
+    // 2025年 is a year, not 2,025 years
+    if u == Unit::Year && !had_measure && v >= 1000.0 {
+        return None;
+    }
     if at(c, e) == '半' && !had_measure {
         v += 0.5;
         e += 1;

@@ -13,6 +13,10 @@ use super::text::{at, Doc};
 use super::value::Candidate;
 use super::EntityKind;
 
+/// Characters that make a following 近 part of another word (附近 "nearby", 接近 "close to"),
+/// not "the last …" (近三天). Kept here: the time grammar's literals must all be openers.
+pub(crate) const NEAR_COMPOUND_FIRSTS: &str = "附接靠将將亲親";
+
 /// Measure words and units that make a preceding lone numeral a quantity.
 const MEASURE_WORDS: &str = "个個件次位名张張本台只隻条條双雙套份瓶盒包袋箱支块塊元圆圓毛角天日月年号號岁歲楼樓层層间間人家趟遍斤克米里度倍成折级級期周週秒刻季排栋棟座辆輛架班桌杯碗盘盤口部把枚颗顆粒片根封笔筆单單款种種样樣夜顿頓餐站分小钟鐘点點毫千百万萬亿億十拾佰仟半";
 

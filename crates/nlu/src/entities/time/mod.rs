@@ -606,6 +606,10 @@ fn share(a: &mut Spec, b: &mut Spec) {
         if x.day.is_some() && x.month.is_none() && y.month.is_some() {
             x.month = y.month;
         }
+        // "下周一到周三", "next monday to wednesday": the end is in the start's week
+        if x.weekday.is_some() && x.week_rel.is_none() && y.weekday.is_some() && y.week_rel.is_some() {
+            x.week_rel = y.week_rel;
+        }
         if (x.month.is_some() || x.day.is_some()) && x.year.is_none() && y.year.is_some() {
             x.year = y.year;
         }
@@ -665,6 +669,9 @@ pub(crate) fn range(a: &Spec, b: &Spec, cx: &Ctx) -> Option<TimeValue> {
             to += Duration::hours(12);
         } else if to <= from && gb <= Grain::Hour {
             to += Duration::days(1);
+        } else if b.weekday.is_some() && b.week_rel.is_none() && gb == Grain::Day {
+            // "周五到周一", "friday to monday": the end is the next such weekday
+            to += Duration::days(7);
         }
     }
     // an interval never ends before it starts

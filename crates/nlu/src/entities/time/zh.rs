@@ -407,6 +407,14 @@ pub(crate) fn may_start(ch: char) -> bool {
                 | '钟'
                 | '零'
                 | '點'
+                | '过'
+                | '過'
+                | '最'
+                | '近'
+                | '来'
+                | '來'
+                | '底'
+                | '初'
         )
         || number_zh::is_num_char(ch)
         || holidays::NAMES.has_first(ch)
@@ -578,7 +586,65 @@ fn piece(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
     if let Some((v, e)) = rel_period(c, i, cx) {
         consider(Spec { fixed: Some(v), ..Default::default() }, e);
     }
+    // 过去三天 / 最近一周 / 近两个月: the whole units before the current one
+    let after_other_word = i > 0 && crate::entities::zh_words::NEAR_COMPOUND_FIRSTS.contains(at(c, i - 1));
+    if let Some(p) = lit(c, i, &["过去", "過去", "最近", "近"]).filter(|_| !after_other_word) {
+        let p = lit(c, p, &["的"]).unwrap_or(p);
+        if let Some(n) = zh_num(c, p) {
+            if let (Some(nv), Some((g, e))) = (n.int(), unit_at(c, n.e)) {
+                if (1..=10000).contains(&nv) && g >= Grain::Day {
+                    if let Some(v) = n_grains(cx, nv, g, false) {
+                        consider(Spec { fixed: Some(v), ..Default::default() }, e);
+                    }
+                }
+            }
+        }
+    }
+    // 年底 / 明年初 / 今年上半年
+    if let Some((v, e)) = year_part(c, i, cx) {
+        consider(Spec { fixed: Some(v), ..Default::default() }, e);
+    }
+    // 月中 / 本月中: the 11th to the 20th
+    if let Some(e) = lit(c, i, &["月中旬", "月中", "本月中旬", "本月中", "这个月中", "這個月中"]) {
+        if let Some(v) = month_middle(cx) {
+            consider(Spec { fixed: Some(v), ..Default::default() }, e);
+        }
+    }
     best
+}
+
+/// A part of a year, relative to now: 年底/年末 (September to December, as Duckling reads "end
+/// of the year"), 年初 (January to March), 上半年, 下半年; after 今年/明年/去年 or alone (this
+/// year).
+fn year_part(c: &[char], i: usize, cx: &Ctx) -> Option<(TimeValue, usize)> {
+    let mut p = i;
+    let mut off = 0;
+    let mut prefixed = false;
+    for (w, o) in [("今年", 0), ("本年", 0), ("明年", 1), ("来年", 1), ("來年", 1), ("去年", -1)] {
+        if let Some(e) = lit(c, i, &[w]) {
+            p = lit(c, e, &["的"]).unwrap_or(e);
+            off = o;
+            prefixed = true;
+            break;
+        }
+    }
+    let parts: &[(&str, u32, u32)] =
+        &[("年底", 9, 13), ("年末", 9, 13), ("年初", 1, 4), ("上半年", 1, 7), ("下半年", 7, 13)];
+    let short: &[(&str, u32, u32)] = &[("底", 9, 13), ("末", 9, 13), ("初", 1, 4)];
+    let (from_month, to_month, e) = parts
+        .iter()
+        .chain(if prefixed { short } else { &[] })
+        .find_map(|(w, a, b)| lit(c, p, &[w]).map(|e| (*a, *b, e)))?;
+    let year = super::add(super::truncate(cx.now, Grain::Year), Grain::Year, off)?;
+    let from = year.with_month(from_month)?;
+    let to = if to_month == 13 { super::add(year, Grain::Year, 1)? } else { year.with_month(to_month)? };
+    Some((TimeValue::Interval(Some(from), Some(to), Grain::Month), e))
+}
+
+/// The middle of this month: the 11th to the 20th (beside 月初, the 1st to the 10th, and 月底).
+fn month_middle(cx: &Ctx) -> Option<TimeValue> {
+    let first = super::truncate(cx.now, Grain::Month);
+    Some(TimeValue::Interval(Some(first.with_day(11)?), Some(first.with_day(21)?), Grain::Day))
 }
 
 /// End (21st to month end) or beginning (1st to 10th) of a month relative to now.
