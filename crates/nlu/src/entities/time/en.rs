@@ -141,7 +141,9 @@ fn is_plain_english_word(c: &[char], i: usize, e: usize) -> bool {
     let number_follows = at(c, next).is_ascii_digit()
         || crate::entities::number_en::parse(c, next).is_some()
         || en_ordinal(c, next).is_some();
-    if number_follows || matches!(at(c, e), '-' | '/') {
+    // "wed evening", "sun morning" (not "May morning")
+    let pod_follows = word != "may" && pod_word(c, next).is_some();
+    if number_follows || pod_follows || matches!(at(c, e), '-' | '/') {
         return false;
     }
     let mut p = i;
@@ -159,6 +161,98 @@ fn is_plain_english_word(c: &[char], i: usize, e: usize) -> bool {
     // The whole message ("sat?") is a date too.
     let alone = !c[..i].iter().any(|ch| ch.is_alphanumeric()) && !c[e..].iter().any(|ch| ch.is_alphanumeric());
     !alone
+}
+
+/// "march on", "marched forward": the verb, not the month — "march" followed by a
+/// particle and not introduced by a date word ("in march on the 3rd" stays a date).
+fn is_march_verb(c: &[char], i: usize, e: usize) -> bool {
+    if lit_word(c, i, "march").is_none() {
+        return false;
+    }
+    let particle = next_w(c, e).is_some_and(|(w, _)| {
+        matches!(
+            w.as_str(),
+            "on" | "forward"
+                | "ahead"
+                | "off"
+                | "past"
+                | "down"
+                | "up"
+                | "along"
+                | "out"
+                | "into"
+                | "toward"
+                | "towards"
+        )
+    });
+    if !particle {
+        return false;
+    }
+    let mut p = i;
+    while p > 0 && c[p - 1] == ' ' {
+        p -= 1;
+    }
+    let mut start = p;
+    while start > 0 && c[start - 1].is_ascii_alphabetic() {
+        start -= 1;
+    }
+    let before: String = c[start..p].iter().collect();
+    !DATE_INTRODUCERS.contains(&before.as_str())
+}
+
+/// "the 80s", "the '90s", "the 1970s", "the 1980's", "2010s", "the nineties": the decade as
+/// a ten-year interval. Two digits need "the" or an apostrophe ("in her 80s" is an age).
+fn decade(c: &[char], i: usize, cx: &Ctx) -> Option<(TimeValue, usize)> {
+    let mut p = i;
+    let the = words(c, i, &["the"]);
+    if let Some(e) = the {
+        p = skip_ws(c, e);
+    }
+    let apos = matches!(at(c, p), '\'' | '\u{2019}');
+    if apos {
+        p += 1;
+    }
+    let year = |d: i32| if 2000 + d <= cx.now.year() { 2000 + d } else { 1900 + d };
+    let (start, e) = if let Some(d) = digits(c, p).filter(|d| d.ndig == 2 || d.ndig == 4) {
+        let v = d.v as i32;
+        if v % 10 != 0 || (d.ndig == 2 && !apos && the.is_none()) || (d.ndig == 4 && apos) {
+            return None;
+        }
+        let mut e = d.e;
+        if matches!(at(c, e), '\'' | '\u{2019}') {
+            e += 1;
+        }
+        if at(c, e) != 's' {
+            return None;
+        }
+        e += 1;
+        let y = if d.ndig == 2 { year(v) } else { v };
+        if !(1000..=2200).contains(&y) {
+            return None;
+        }
+        (y, e)
+    } else {
+        the?;
+        let (w, e) = w_at(c, p)?;
+        let d = match w.as_str() {
+            "twenties" => 20,
+            "thirties" => 30,
+            "forties" => 40,
+            "fifties" => 50,
+            "sixties" => 60,
+            "seventies" => 70,
+            "eighties" => 80,
+            "nineties" => 90,
+            _ => return None,
+        };
+        (year(d), e)
+    };
+    if at(c, e).is_ascii_alphanumeric() {
+        return None;
+    }
+    let from = chrono::NaiveDate::from_ymd_opt(start, 1, 1)?.and_hms_opt(0, 0, 0)?;
+    let to = chrono::NaiveDate::from_ymd_opt(start + 10, 1, 1)?.and_hms_opt(0, 0, 0)?;
+    Some((TimeValue::Interval(Some(from), Some(to), Grain::Year), e))
 }
 
 /// Two-digit years: 74 → 1974, 15 → 2015.
@@ -369,7 +463,9 @@ pub(crate) fn numeric_date(c: &[char], i: usize) -> Option<(Spec, usize)> {
             }
             return Some((s, t.e));
         }
-        if (1..=12).contains(&bv) && sep != '.' {
+        // "2025 - 03/09/2025" is a range, not March 2025
+        let spaced = skip_ws(c, a.e) > a.e;
+        if (1..=12).contains(&bv) && sep != '.' && !spaced {
             return Some((Spec { year: Some(av as i32), month: Some(bv as u32), ..Default::default() }, q));
         }
         return None;
@@ -378,12 +474,16 @@ pub(crate) fn numeric_date(c: &[char], i: usize) -> Option<(Spec, usize)> {
         return None;
     }
     if let Some(t) = third {
-        // m/d/y
+        // m/d/y, or d/m/y when the first number cannot be a month (15/03/2026)
         let y = if t.ndig == 2 { year2(t.v as i64) } else { t.v as i32 };
-        if !(1..=12).contains(&av) || !(1..=31).contains(&bv) {
+        let swap = (13..=31).contains(&av) && (1..=12).contains(&bv);
+        let (m, d) = if swap { (bv, av) } else { (av, bv) };
+        if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
             return None;
         }
-        return Some((Spec { year: Some(y), month: Some(av as u32), day: Some(bv as u32), ..Default::default() }, t.e));
+        let day_first = if swap { Some(true) } else { (d <= 12).then_some(false) };
+        let s = Spec { year: Some(y), month: Some(m as u32), day: Some(d as u32), day_first, ..Default::default() };
+        return Some((s, t.e));
     }
     if b.ndig == 4 && (1..=12).contains(&av) && sep == '/' {
         return Some((Spec { year: Some(bv as i32), month: Some(av as u32), ..Default::default() }, q));
@@ -393,9 +493,39 @@ pub(crate) fn numeric_date(c: &[char], i: usize) -> Option<(Spec, usize)> {
         if at(c, q) == ':' {
             return None;
         }
-        return Some((Spec { month: Some(av as u32), day: Some(bv as u32), ..Default::default() }, q));
+        let day_first = (bv <= 12).then_some(false);
+        return Some((Spec { month: Some(av as u32), day: Some(bv as u32), day_first, ..Default::default() }, q));
+    }
+    // d/m when the first number cannot be a month: 15/03, 28/12 (ambiguous pairs
+    // such as 03/09 stay month first, above)
+    if (13..=31).contains(&av) && (1..=12).contains(&bv) && b.ndig <= 2 && sep == '/' && at(c, q) != ':' {
+        let s = Spec { month: Some(bv as u32), day: Some(av as u32), day_first: Some(true), ..Default::default() };
+        return Some((s, q));
     }
     None
+}
+
+/// Day of month as a cardinal in words after a month: "thirty", "twenty one" (not
+/// the start of a spelled year: "May nineteen ninety").
+fn spelled_day(c: &[char], i: usize) -> Option<(u32, usize)> {
+    if !at(c, i).is_ascii_alphabetic() || spelled_year(c, i).is_some() {
+        return None;
+    }
+    let (w, _) = w_at(c, i)?;
+    if matches!(w.as_str(), "a" | "an") {
+        return None;
+    }
+    let n = crate::entities::number_en::parse(c, i)?;
+    let v = n.int()?;
+    if !(1..=31).contains(&v) || c[i..n.e].iter().any(|ch| ch.is_ascii_digit()) {
+        return None;
+    }
+    // "June one of …", "March two miles": a count, not a day
+    let r = skip_ws(c, n.e);
+    if at(c, r).is_ascii_alphabetic() && !may_start(c, r) {
+        return None;
+    }
+    Some((v as u32, n.e))
 }
 
 /// Day of month written as ordinal or number: "15th", "the 15th", "third", "15".
@@ -573,9 +703,27 @@ fn piece_uncached(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
         }
         _ => {}
     }
+    // "all week", "(the) rest of the week": Monday or today until Sunday (Duckling's bounds)
+    {
+        let monday = today - Duration::days(today.weekday().num_days_from_monday() as i64);
+        let sunday = monday + Duration::days(6);
+        let span = |a: chrono::NaiveDate| {
+            Some(TimeValue::Interval(Some(a.and_hms_opt(0, 0, 0)?), Some(sunday.and_hms_opt(0, 0, 0)?), Grain::Day))
+        };
+        let rest =
+            words(c, i, &["the", "rest", "of", "the", "week"]).or_else(|| words(c, i, &["rest", "of", "the", "week"]));
+        if let (Some(e), Some(v)) = (rest, span(today).filter(|_| today < sunday)) {
+            consider(fixed(v), e);
+        }
+        if let (Some(e), Some(v)) = (words(c, i, &["all", "week"]), span(monday)) {
+            consider(fixed(v), e);
+        }
+    }
     if let Some(e) = words(c, i, &["right", "now"])
         .or_else(|| words(c, i, &["just", "now"]))
         .or_else(|| words(c, i, &["at", "the", "moment"]))
+        // "at the moment" once the filler "at" is skipped
+        .or_else(|| words(c, i, &["the", "moment"]).filter(|_| after_at(c, i)))
     {
         consider(fixed(TimeValue::Instant(cx.now, Grain::Second)), e);
     }
@@ -617,7 +765,7 @@ fn piece_uncached(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
     }
     // month (+ day): "march 3", "march first", "february the 15th"
     if let Some((m, e)) = month_at(c, i) {
-        if !is_plain_english_word(c, i, e) {
+        if !is_plain_english_word(c, i, e) && !is_march_verb(c, i, e) {
             consider(Spec { month: Some(m), ..Default::default() }, e);
         }
         let mut q = skip_ws(c, e);
@@ -628,6 +776,26 @@ fn piece_uncached(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
             let q = if at(c, e).is_ascii_digit() { e } else { q };
             if let Some((d, e3)) = day_num(c, q, true) {
                 consider(Spec { month: Some(m), day: Some(d), ..Default::default() }, e3);
+            } else if let Some((d, e3)) = spelled_day(c, q).filter(|_| m != 5 && q > e) {
+                // "June thirty" ("may one of you…" stays a verb)
+                consider(Spec { month: Some(m), day: Some(d), ..Default::default() }, e3);
+            }
+        }
+        // "Mar/7", "Mar-7", "Mar/7/2026"
+        let sep = at(c, e);
+        if matches!(sep, '/' | '-') && at(c, e + 1).is_ascii_digit() {
+            if let Some((d, e3)) = day_num(c, e + 1, true) {
+                let mut s = Spec { month: Some(m), day: Some(d), ..Default::default() };
+                let mut end = e3;
+                if at(c, e3) == sep {
+                    if let Some(y) = digits(c, e3 + 1).filter(|y| y.ndig == 2 || y.ndig == 4) {
+                        if !at(c, y.e).is_ascii_alphanumeric() {
+                            s.year = Some(if y.ndig == 2 { year2(y.v as i64) } else { y.v as i32 });
+                            end = y.e;
+                        }
+                    }
+                }
+                consider(s, end);
             }
         }
     }
@@ -648,8 +816,12 @@ fn piece_uncached(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
             if let Some((m, e2)) = month_at(c, r) {
                 consider(Spec { month: Some(m), day: Some(d), ..Default::default() }, e2);
             }
-            if q > i {
-                // "the 15th" alone
+            // "the 15th" alone; a plain "the 5" only when no noun follows ("the 5 items")
+            let r = skip_ws(c, e);
+            let counted = en_ordinal(c, q).is_none()
+                && at(c, r).is_ascii_alphabetic()
+                && (!may_start(c, r) || w_at(c, r).is_some_and(|(x, _)| grain_word(&x).is_some()));
+            if q > i && !counted {
                 consider(Spec { day: Some(d), ..Default::default() }, e);
             }
             // "20 of next month", "20th of the current month"
@@ -696,6 +868,13 @@ fn piece_uncached(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
         (&["early", "morning"][..], Pod { from: 0, to: 9, pm: false }),
         (&["early", "in", "the", "morning"][..], Pod { from: 0, to: 9, pm: false }),
         (&["in", "the", "early", "hours", "of", "the", "morning"][..], Pod { from: 0, to: 9, pm: false }),
+        (&["early", "afternoon"][..], Pod { from: 12, to: 15, pm: true }),
+        (&["late", "afternoon"][..], Pod { from: 15, to: 19, pm: true }),
+        (&["late", "morning"][..], Pod { from: 9, to: 12, pm: false }),
+        (&["early", "evening"][..], Pod { from: 18, to: 21, pm: true }),
+        (&["late", "evening"][..], Pod { from: 21, to: 24, pm: true }),
+        (&["late", "at", "night"][..], Pod { from: 21, to: 24, pm: true }),
+        (&["at", "night"][..], Pod { from: 18, to: 24, pm: true }),
         (&["late", "tonight"][..], Pod { from: 21, to: 24, pm: true }),
         (&["late", "tonite"][..], Pod { from: 21, to: 24, pm: true }),
     ] {
@@ -794,7 +973,8 @@ fn piece_uncached(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
                 consider(Spec { week_rel: Some(off), weekend: true, ..Default::default() }, e2);
             }
             if x == "week" {
-                if let Some(e3) = words(c, skip_ws(c, e2), &["end"]) {
+                let r = if at(c, e2) == '-' { e2 + 1 } else { skip_ws(c, e2) };
+                if let Some(e3) = words(c, r, &["end"]) {
                     consider(Spec { week_rel: Some(off), weekend: true, ..Default::default() }, e3);
                 }
             }
@@ -836,6 +1016,10 @@ fn piece_uncached(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
     }
     // first Monday of March, last day of october 2015, third last week of 2018
     if let Some((v, e)) = nth_of(c, i, cx) {
+        consider(fixed(v), e);
+    }
+    // decades: "the 80s", "the 1970s", "the nineties"
+    if let Some((v, e)) = decade(c, i, cx) {
         consider(fixed(v), e);
     }
     // seasons: "this summer", "next season"
@@ -1121,6 +1305,15 @@ fn boundary_target(c: &[char], q: usize, cx: &Ctx) -> Option<((NaiveDateTime, Gr
     };
     if let Some(g) = plain {
         return Some(((truncate(cx.now, g), g), e));
+    }
+    // "the end of today", "end of tomorrow"
+    let day_off = match w.as_str() {
+        "today" => Some(0),
+        "tomorrow" | "tmrw" => Some(1),
+        _ => None,
+    };
+    if let Some(k) = day_off {
+        return Some(((truncate(cx.now, Grain::Day) + Duration::days(k), Grain::Day), e));
     }
     if let Some((off, e1)) = modifier(c, q) {
         let (x, e2) = next_w(c, e1)?;
@@ -1644,6 +1837,7 @@ pub(crate) fn may_start(c: &[char], i: usize) -> bool {
         return ch.is_ascii_digit()
             || ch == '@'
             || (ch == '.' && at(c, i + 1).is_ascii_digit())
+            || (matches!(ch, '\'' | '\u{2019}') && at(c, i + 1).is_ascii_digit())
             || holidays::NAMES.has_first(ch);
     }
     let Some((word, _)) = read_word(c, i) else {
@@ -1656,6 +1850,7 @@ pub(crate) fn may_start(c: &[char], i: usize) -> bool {
         "a" | "an"
             | "about"
             | "after"
+            | "all"
             | "anytime"
             | "approximately"
             | "around"
@@ -1710,6 +1905,7 @@ pub(crate) fn may_start(c: &[char], i: usize) -> bool {
             | "point"
             | "previous"
             | "quarter"
+            | "rest"
             | "right"
             | "since"
             | "single"
@@ -1830,7 +2026,7 @@ fn loose_range(c: &[char], p: usize, cx: &Ctx, between: bool, base: Option<&Spec
     if let Some((d, e)) = day_num(c, p, true) {
         let a = Spec { day: Some(d), ..Default::default() };
         if let Some((v, e2, b)) = range_tail_b(c, e, &a, cx, between, base) {
-            if b.month.is_some() {
+            if b.month.is_some() || b.month_rel.is_some() {
                 return Some((v, e2));
             }
         }
@@ -1885,10 +2081,14 @@ fn expr_core(c: &[char], i: usize, cx: &Ctx, base: Option<&Spec>) -> Option<(Tim
         _ => {}
     }
     if let Some((kw, q)) = &lead {
-        if (kw == "from" || kw == "between") && run(c, *q, cx).is_none() {
-            if let Some(r) = loose_range(c, *q, cx, kw == "between", base) {
+        if kw == "from" || kw == "between" {
+            // "from 5-12 of next month": a day range, not May 12th
+            let whole = run(c, *q, cx).map(|r| r.1);
+            if let Some(r) = loose_range(c, *q, cx, kw == "between", base).filter(|r| whole.is_none_or(|w| r.1 >= w)) {
                 return Some(r);
             }
+        }
+        if (kw == "from" || kw == "between") && run(c, *q, cx).is_none() {
             if let Some((a, e)) = run_loose(c, *q, cx) {
                 if let Some(r) = range_tail(c, e, &a, cx, kw == "between", base) {
                     return Some(r);
@@ -1910,7 +2110,20 @@ fn expr_core(c: &[char], i: usize, cx: &Ctx, base: Option<&Spec>) -> Option<(Tim
                 None => a,
             };
             let v = resolve(&a, cx)?;
-            let (t, g) = v.start()?;
+            let (mut t, g) = v.start()?;
+            // "since this January", "since June": the last such month, not the next
+            if kw == "since"
+                && t > cx.now
+                && g == Grain::Month
+                && a.month.is_some()
+                && !c[*q..e].iter().any(|ch| ch.is_ascii_digit())
+            {
+                t = add(t, Grain::Year, -1)?;
+            }
+            // "vinyl from the 80s": within the decade, not from its start on
+            if kw == "from" && a.fixed.is_some() && matches!(v, TimeValue::Interval(Some(_), Some(_), Grain::Year)) {
+                return Some((v, e));
+            }
             return match kw.as_str() {
                 "after" | "since" | "from" | "later" => Some((TimeValue::Interval(Some(t), None, g), e)),
                 "before" | "until" | "till" | "through" => {
@@ -2069,10 +2282,22 @@ fn range_tail_b(
     if let Some(e3) = words(c, q2, &["the"]) {
         q2 = skip_ws(c, e3);
     }
-    let (b, e2) = match bare_bound(c, q2, a) {
+    let (mut b, e2) = match bare_bound(c, q2, a) {
         Some(r) => r,
         None => run_loose(c, q2, cx)?,
     };
+    // "12/03 - 15/03": an ambiguous pair reads like the other end, day first
+    let mut a = a.clone();
+    let swap = |s: &mut Spec| {
+        std::mem::swap(&mut s.month, &mut s.day);
+        s.day_first = Some(true);
+    };
+    match (a.day_first, b.day_first) {
+        (Some(false), Some(true)) => swap(&mut a),
+        (Some(true), Some(false)) => swap(&mut b),
+        _ => {}
+    }
+    let a = &a;
     let v = match base {
         Some(d) => range(&merge(d, a)?, &merge(d, &b)?, cx)?,
         None => range(a, &b, cx)?,
@@ -2087,6 +2312,10 @@ fn bare_bound(c: &[char], i: usize, a: &Spec) -> Option<(Spec, usize)> {
     } else {
         let d = digits(c, i)?;
         if d.ndig == 0 || d.ndig > 2 {
+            return None;
+        }
+        // "3/9", "03/09/2025": a numeric date of its own
+        if at(c, d.e) == '/' && at(c, d.e + 1).is_ascii_alphanumeric() {
             return None;
         }
         (d.v as i64, d.e)
@@ -2135,3 +2364,227 @@ fn run_loose(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
 
 #[allow(dead_code)]
 fn _unused(_: NaiveDateTime) {}
+
+#[cfg(test)]
+mod tests {
+    use crate::entities::{conformance, parse, EntityKind, Lang, ParseContext};
+    use chrono::NaiveDateTime;
+    use serde_json::{json, Value};
+
+    /// 2026-03-11 10:00, a Wednesday.
+    fn now() -> NaiveDateTime {
+        NaiveDateTime::parse_from_str("2026-03-11T10:00:00", "%Y-%m-%dT%H:%M:%S").unwrap_or_default()
+    }
+
+    /// The time entities of `text` as (text, value).
+    fn times_at(text: &str, now: NaiveDateTime) -> Vec<(String, Value)> {
+        let ctx = ParseContext::new(Lang::En, now);
+        let chars: Vec<char> = text.chars().collect();
+        parse(text, &ctx)
+            .into_iter()
+            .filter(|e| e.kind == EntityKind::Time)
+            .map(|e| (chars[e.start..e.end].iter().collect(), e.value))
+            .collect()
+    }
+
+    fn at_time(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S").unwrap_or_default()
+    }
+
+    fn instant(v: &str, g: &str) -> Value {
+        json!({"type": "instant", "value": v, "grain": g})
+    }
+
+    fn interval(a: &str, b: &str, g: &str) -> Value {
+        json!({"type": "interval", "from": a, "to": b, "grain": g})
+    }
+
+    /// The one time entity in `text` at `now`: (its text, value).
+    fn one_at(text: &str, now: &str) -> (String, Value) {
+        let t = times_at(text, at_time(now));
+        assert_eq!(t.len(), 1, "{text:?}: {t:?}");
+        t.into_iter().next().unwrap_or_default()
+    }
+
+    /// The value of the one time entity in `text` at 2026-03-11 10:00.
+    fn val(text: &str) -> Value {
+        one_at(text, "2026-03-11T10:00:00").1
+    }
+
+    fn day(d: &str) -> Value {
+        instant(&format!("{d}T00:00:00"), "day")
+    }
+
+    fn days(a: &str, b: &str) -> Value {
+        interval(&format!("{a}T00:00:00"), &format!("{b}T00:00:00"), "day")
+    }
+
+    #[test]
+    fn day_month_without_year() {
+        assert_eq!(val("on 15/03"), day("2026-03-15"));
+        assert_eq!(val("3/15"), day("2026-03-15"));
+        // an ambiguous pair stays month first
+        assert_eq!(one_at("03/09", "2026-03-01T10:00:00").1, day("2026-03-09"));
+        assert_eq!(one_at("Mar/7", "2026-02-10T09:00:00").1, day("2026-03-07"));
+        assert_eq!(val("7-Apr"), day("2026-04-07"));
+        assert_eq!(val("Mar-7-2027"), day("2027-03-07"));
+        assert_eq!(val("June thirty"), day("2026-06-30"));
+        assert_eq!(val("June twenty one"), day("2026-06-21"));
+        assert_eq!(val("the 3rd of June"), day("2026-06-03"));
+        assert_eq!(one_at("March the third", "2026-02-10T09:00:00").1, day("2026-03-03"));
+        assert_eq!(val("15/03/2027"), day("2027-03-15"));
+        // year roll-over
+        assert_eq!(one_at("on 13/1", "2026-12-28T15:00:00").1, day("2027-01-13"));
+        // a spelled year is not a day
+        assert_eq!(val("May nineteen ninety"), instant("1990-05-01T00:00:00", "month"));
+    }
+
+    #[test]
+    fn ranges_between_dates() {
+        assert_eq!(val("March 3, 2025 - 03/09/2025"), days("2025-03-03", "2025-03-10"));
+        assert_eq!(one_at("from March 3 to March 9", "2026-02-10T09:00:00").1, days("2026-03-03", "2026-03-10"));
+        assert_eq!(one_at("between 3/3 and 3/9", "2026-02-10T09:00:00").1, days("2026-03-03", "2026-03-10"));
+        assert_eq!(val("from 5-12 of next month"), days("2026-04-05", "2026-04-13"));
+        assert_eq!(val("June 1st through June 5th"), days("2026-06-01", "2026-06-06"));
+        assert_eq!(val("from 2/20/2026 to 3/2/2026"), days("2026-02-20", "2026-03-03"));
+        assert_eq!(val("from 15/03 to 20/03"), days("2026-03-15", "2026-03-21"));
+        // an ambiguous end reads day first like the other one
+        assert_eq!(val("from 12/03 to 15/03"), days("2026-03-12", "2026-03-16"));
+        assert_eq!(one_at("from Dec 28 to Jan 3", "2026-12-20T10:00:00").1, days("2026-12-28", "2027-01-04"));
+        assert_eq!(val("from 1-8 september"), days("2026-09-01", "2026-09-09"));
+    }
+
+    #[test]
+    fn months_relative_to_now() {
+        let month = |d: &str| instant(&format!("{d}-01T00:00:00"), "month");
+        let since = |d: &str| json!({"type": "interval", "from": format!("{d}-01T00:00:00"), "grain": "month"});
+        assert_eq!(val("this june"), month("2026-06"));
+        assert_eq!(val("in June"), month("2026-06"));
+        assert_eq!(val("next march"), month("2027-03"));
+        assert_eq!(val("last march"), month("2025-03"));
+        assert_eq!(val("since this march"), since("2026-03"));
+        assert_eq!(val("since this january"), since("2026-01"));
+        assert_eq!(val("since june"), since("2025-06"));
+        assert_eq!(val("since march 2025"), since("2025-03"));
+        assert_eq!(one_at("in January", "2026-12-28T15:00:00").1, month("2027-01"));
+    }
+
+    #[test]
+    fn decades() {
+        let dec = |y: i32| interval(&format!("{y}-01-01T00:00:00"), &format!("{}-01-01T00:00:00", y + 10), "year");
+        assert_eq!(val("the 80s"), dec(1980));
+        assert_eq!(val("the '90s"), dec(1990));
+        assert_eq!(val("the 2010s"), dec(2010));
+        assert_eq!(val("the nineties"), dec(1990));
+        assert_eq!(val("in the 1970s"), dec(1970));
+        assert_eq!(val("the 1980's"), dec(1980));
+        assert_eq!(val("vinyl from the 60s"), dec(1960));
+        assert!(times_at("she is in her 80s", now()).is_empty());
+    }
+
+    #[test]
+    fn period_ends_and_spans() {
+        let by = |t: &str| interval("2026-03-11T10:00:00", t, "second");
+        assert_eq!(val("end of today"), interval("2026-03-11T18:00:00", "2026-03-12T00:00:00", "hour"));
+        assert_eq!(val("by end of day"), by("2026-03-12T00:00:00"));
+        assert_eq!(val("by the end of today"), by("2026-03-12T00:00:00"));
+        assert_eq!(val("end of next week"), days("2026-03-20", "2026-03-23"));
+        assert_eq!(val("by the end of next week"), by("2026-03-23T00:00:00"));
+        assert_eq!(val("end of the month"), days("2026-03-21", "2026-04-01"));
+        assert_eq!(val("beginning of next month"), days("2026-04-01", "2026-04-11"));
+        assert_eq!(val("the past 5 days"), days("2026-03-06", "2026-03-11"));
+        assert_eq!(val("the last 2 weeks"), interval("2026-02-23T00:00:00", "2026-03-09T00:00:00", "week"));
+        assert_eq!(val("the next 3 days"), days("2026-03-12", "2026-03-15"));
+        assert_eq!(val("over the past month"), instant("2026-02-01T00:00:00", "month"));
+        assert_eq!(val("the rest of the week"), days("2026-03-11", "2026-03-15"));
+        assert_eq!(val("all week"), days("2026-03-09", "2026-03-15"));
+    }
+
+    #[test]
+    fn parts_of_day() {
+        let h = |a: &str, b: &str| interval(&format!("2026-03-{a}:00:00"), &format!("2026-03-{b}:00:00"), "hour");
+        assert_eq!(val("this morning"), h("11T00", "11T12"));
+        assert_eq!(val("tomorrow evening"), h("12T18", "13T00"));
+        assert_eq!(val("monday afternoon"), h("16T12", "16T19"));
+        assert_eq!(val("tonight"), h("11T18", "12T00"));
+        assert_eq!(val("late tonight"), h("11T21", "12T00"));
+        assert_eq!(val("tomorrow early morning"), h("12T00", "12T09"));
+        assert_eq!(val("in the afternoon"), h("11T12", "11T19"));
+        assert_eq!(val("tomorrow late afternoon"), h("12T15", "12T19"));
+        assert_eq!(val("call me at night"), h("11T18", "12T00"));
+        assert_eq!(val("sun morning"), h("15T00", "15T12"));
+    }
+
+    #[test]
+    fn plain_words_and_numbers_are_no_dates() {
+        for text in [
+            "may I ask something",
+            "I sat on hold",
+            "do you sell sun cream",
+            "we will march on",
+            "is it second hand",
+            "I had a fall",
+            "15",
+            "3",
+            "I need 15 of these",
+            "return 2 of the 5 items",
+            "in the 5 days since",
+            "may one of you help me",
+            "the size 12 shoes",
+            "2014 - 10",
+        ] {
+            assert!(times_at(text, now()).is_empty(), "{text:?}: {:?}", times_at(text, now()));
+        }
+        // the verb guard leaves dates alone
+        assert_eq!(val("in march on the 3rd").get("grain"), Some(&json!("day")));
+        assert_eq!(one_at("at the moment", "2026-03-11T10:00:00").1, instant("2026-03-11T10:00:00", "second"));
+    }
+
+    #[test]
+    fn odd_inputs_do_not_panic() {
+        for text in [
+            "'",
+            "the '",
+            "the 80",
+            "'9s",
+            "the 2",
+            "Mar/",
+            "Mar/99",
+            "31/13",
+            "99/99/9999",
+            "june thirty-",
+            "/3",
+            "3/",
+        ] {
+            let _ = times_at(text, now());
+        }
+    }
+
+    #[test]
+    #[ignore = "diagnostic: prints the time entities of the texts in KEFU_DATES (one a line)"]
+    fn dbg_texts() {
+        let texts = std::env::var("KEFU_DATES").unwrap_or_default();
+        for t in texts.lines() {
+            eprintln!("{t:?} → {:?}", times_at(t, now()));
+        }
+    }
+
+    #[test]
+    #[ignore = "diagnostic: prints the English conformance accuracy and time misses"]
+    fn en_conformance_report() {
+        let Some(dir) = conformance::find_corpus(std::path::Path::new(env!("CARGO_MANIFEST_DIR"))) else {
+            return;
+        };
+        let cases = conformance::load(&dir.join("en.jsonl")).unwrap_or_default();
+        let preds: Vec<_> = cases.iter().map(conformance::run_case).collect();
+        let t = conformance::score(&cases, &preds);
+        let all = t.get("lang:en").copied().unwrap_or_default();
+        eprintln!("en accuracy {}/{} = {:.4}", all.correct, all.cases, all.accuracy());
+        for (c, p) in cases.iter().zip(&preds) {
+            if !conformance::judge(c, p) && c.expect.iter().any(|e| e.0 == EntityKind::Time) {
+                let got: Vec<String> = p.iter().map(|x| format!("{:?} {}", x.kind, x.value)).collect();
+                eprintln!("MISS {} {:?} → {}", c.id, c.text, got.join("; "));
+            }
+        }
+    }
+}

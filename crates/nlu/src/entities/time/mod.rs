@@ -192,6 +192,9 @@ pub(crate) struct Spec {
     pub latent: bool,
     /// A week grain was named ("this week").
     pub week_grain: bool,
+    /// A numeric day and month: `Some(true)` read day first because the first number
+    /// cannot be a month (15/03), `Some(false)` an ambiguous pair read month first (03/09).
+    pub day_first: Option<bool>,
 }
 
 impl Spec {
@@ -603,8 +606,13 @@ fn share(a: &mut Spec, b: &mut Spec) {
             x.weekday = x.weekday.or(y.weekday);
             x.holiday = x.holiday.or(y.holiday);
         }
-        if x.day.is_some() && x.month.is_none() && y.month.is_some() {
-            x.month = y.month;
+        if x.day.is_some() && x.month.is_none() && x.month_rel.is_none() {
+            if y.month.is_some() {
+                x.month = y.month;
+            } else if y.month_rel.is_some() && y.day.is_some() {
+                // "5-12 of next month"
+                x.month_rel = y.month_rel;
+            }
         }
         // "下周一到周三", "next monday to wednesday": the end is in the start's week
         if x.weekday.is_some() && x.week_rel.is_none() && y.weekday.is_some() && y.week_rel.is_some() {
