@@ -17,6 +17,10 @@ use super::EntityKind;
 /// not "the last …" (近三天). Kept here: the time grammar's literals must all be openers.
 pub(crate) const NEAR_COMPOUND_FIRSTS: &str = "附接靠将將亲親";
 
+/// Second characters of words that start with 前 or 后 (前台, 后面, 后续…): after a date,
+/// 前/后 followed by one of them is not "before"/"after".
+pub(crate) const FRONT_BACK_COMPOUND_SECONDS: &str = "台面端边邊往门門排方续續悔来來";
+
 /// Measure words and units that make a preceding lone numeral a quantity.
 const MEASURE_WORDS: &str = "个個件次位名张張本台只隻条條双雙套份瓶盒包袋箱支块塊元圆圓毛角天日月年号號岁歲楼樓层層间間人家趟遍斤克米里度倍成折级級期周週秒刻季排栋棟座辆輛架班桌杯碗盘盤口部把枚颗顆粒片根封笔筆单單款种種样樣夜顿頓餐站分小钟鐘点點毫千百万萬亿億十拾佰仟半";
 
@@ -187,9 +191,11 @@ pub(crate) fn is_false_numeral(doc: &Doc, cand: &Candidate) -> bool {
         // minutes or ten fen.
         // 四分五裂: a lone numeral + 分 with neither 钟 nor 钱 is rarely minutes or fen either.
         EntityKind::Amount | EntityKind::Duration => {
-            matches!(span, [n, '分'] if number_zh::digit(*n).is_some() || matches!(n, '十' | '万' | '萬'))
-                && !matches!(next, '钟' | '鐘' | '钱' | '錢')
-                && !licensed_alone(c, cand.start, cand.end)
+            // 三分之一 is a third, not three fen or three minutes
+            (span.last() == Some(&'分') && next == '之')
+                || matches!(span, [n, '分'] if number_zh::digit(*n).is_some() || matches!(n, '十' | '万' | '萬'))
+                    && !matches!(next, '钟' | '鐘' | '钱' | '錢')
+                    && !licensed_alone(c, cand.start, cand.end)
         }
         // 一点 is "a little" ("便宜一点", "一点都不好") unless time words surround it.
         EntityKind::Time => {

@@ -2109,9 +2109,15 @@ fn expr_core(c: &[char], i: usize, cx: &Ctx, base: Option<&Spec>) -> Option<(Tim
                 Some(b) => merge(b, &a)?,
                 None => a,
             };
-            let v = resolve(&a, cx)?;
+            // "since Monday", "since February 20", "since June": what has already begun, so
+            // the last such day or month, not the next
+            let v = if kw == "since" && !cx.past {
+                resolve(&a, &super::Ctx::new(cx.now, true, cx.lang))?
+            } else {
+                resolve(&a, cx)?
+            };
             let (mut t, g) = v.start()?;
-            // "since this January", "since June": the last such month, not the next
+            // "since this January": a named month still ahead is last year's
             if kw == "since"
                 && t > cx.now
                 && g == Grain::Month
@@ -2120,8 +2126,9 @@ fn expr_core(c: &[char], i: usize, cx: &Ctx, base: Option<&Spec>) -> Option<(Tim
             {
                 t = add(t, Grain::Year, -1)?;
             }
-            // "vinyl from the 80s": within the decade, not from its start on
-            if kw == "from" && a.fixed.is_some() && matches!(v, TimeValue::Interval(Some(_), Some(_), Grain::Year)) {
+            // "vinyl from the 80s", "orders from the past 5 days": within that period, not
+            // from its start on
+            if kw == "from" && a.fixed.is_some() && matches!(v, TimeValue::Interval(Some(_), Some(_), _)) {
                 return Some((v, e));
             }
             return match kw.as_str() {

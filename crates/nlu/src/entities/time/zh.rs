@@ -415,6 +415,9 @@ pub(crate) fn may_start(ch: char) -> bool {
                 | '來'
                 | '底'
                 | '初'
+                | '起'
+                | '开'
+                | '開'
         )
         || number_zh::is_num_char(ch)
         || holidays::NAMES.has_first(ch)
@@ -596,6 +599,25 @@ fn piece(c: &[char], i: usize, cx: &Ctx) -> Option<(Spec, usize)> {
                     if let Some(v) = n_grains(cx, nv, g, false) {
                         consider(Spec { fixed: Some(v), ..Default::default() }, e);
                     }
+                }
+            }
+        }
+    }
+    // 八十年代 / 90年代 / 2010年代: a decade (two digits: 00–20 are this century's)
+    if let Some(n) = zh_num(c, i) {
+        if let (Some(v), Some(e)) = (n.int(), lit(c, n.e, &["年代"])) {
+            let start = match v {
+                0..=20 if v % 10 == 0 => Some(2000 + v),
+                30..=90 if v % 10 == 0 => Some(1900 + v),
+                1000..=2990 if v % 10 == 0 => Some(v),
+                _ => None,
+            };
+            if let Some(y) = start.and_then(|y| chrono::NaiveDate::from_ymd_opt(y as i32, 1, 1)) {
+                let from = y.and_hms_opt(0, 0, 0);
+                let to = chrono::NaiveDate::from_ymd_opt(y.year() + 10, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0));
+                if let (Some(from), Some(to)) = (from, to) {
+                    let v = TimeValue::Interval(Some(from), Some(to), Grain::Year);
+                    consider(Spec { fixed: Some(v), ..Default::default() }, e);
                 }
             }
         }
@@ -805,19 +827,30 @@ pub(crate) fn expr(c: &[char], i: usize, cx: &Ctx) -> Option<(TimeValue, usize)>
         }
     }
     let v = resolve(&a, cx)?;
-    // open intervals: 以后 / 之后 / 以前 / 之前
-    if let Some(x) = lit(c, e, &["以后", "以後", "之后", "之後"]) {
+    // open intervals: 以后 / 之后 / 以前 / 之前, and after a date or holiday the bare 后 / 前
+    // (国庆节前, 春节后); 从上周二开始 / 从明天起
+    let dated = a.fixed.is_none() && a.has_date();
+    let after = lit(c, e, &["以后", "以後", "之后", "之後"])
+        .or_else(|| lit(c, e, &["后", "後"]).filter(|&x| dated && !compound_after(c, x)))
+        .or_else(|| lit(c, e, &["开始", "開始", "起"]).filter(|_| from_kw));
+    if let Some(x) = after {
         if let Some((t, g)) = v_start(&v) {
             return Some((TimeValue::Interval(Some(t), None, g), x));
         }
     }
-    if let Some(x) = lit(c, e, &["以前", "之前"]) {
+    if let Some(x) =
+        lit(c, e, &["以前", "之前"]).or_else(|| lit(c, e, &["前"]).filter(|&x| dated && !compound_after(c, x)))
+    {
         if let Some((t, g)) = v_start(&v) {
             return Some((TimeValue::Interval(None, Some(t), g), x));
         }
     }
-    let _ = from_kw;
     Some((v, e))
+}
+
+/// Whether the 前 / 后 just before `x` starts another word (前台, 后面, 后续…).
+fn compound_after(c: &[char], x: usize) -> bool {
+    crate::entities::zh_words::FRONT_BACK_COMPOUND_SECONDS.contains(at(c, x)) && at(c, x) != '\0'
 }
 
 fn v_start(v: &TimeValue) -> Option<(chrono::NaiveDateTime, Grain)> {
