@@ -92,11 +92,17 @@ pub(crate) fn digits(c: &[char], i: usize) -> Option<Num> {
         return None;
     }
     let mut j = i;
-    // the digits read, without separators, parsed at the end (correctly rounded)
-    let mut text = String::new();
+    // The digits read, without separators, as an integer mantissa and a count of decimals:
+    // exact while the mantissa stays below 2^53, else parsed from text (both correctly
+    // rounded); no allocation for the usual short numbers.
+    let mut mantissa: u128 = 0;
+    let mut decimals = 0usize;
+    let mut push = |d: char| {
+        mantissa = mantissa.saturating_mul(10).saturating_add(u128::from(d.to_digit(10).unwrap_or(0)));
+    };
     let mut nd = 0usize;
     while j < c.len() && c[j].is_ascii_digit() {
-        text.push(c[j]);
+        push(c[j]);
         j += 1;
         nd += 1;
         if nd > MAX_DIGITS {
@@ -107,31 +113,27 @@ pub(crate) fn digits(c: &[char], i: usize) -> Option<Num> {
     // thousands separators: groups of exactly three
     if nd > 0 && nd <= 3 && at(c, j) == ',' {
         let mut k = j;
-        let mut groups = String::new();
         while at(c, k) == ','
             && at(c, k + 1).is_ascii_digit()
             && at(c, k + 2).is_ascii_digit()
             && at(c, k + 3).is_ascii_digit()
             && !at(c, k + 4).is_ascii_digit()
         {
-            groups.extend(&c[k + 1..k + 4]);
+            c[k + 1..k + 4].iter().for_each(|&d| push(d));
             k += 4;
         }
-        if !groups.is_empty() {
-            text.push_str(&groups);
+        if k > j {
             j = k;
             plain = false;
         }
     }
     if at(c, j) == '.' && at(c, j + 1).is_ascii_digit() {
         let mut k = j + 1;
-        let mut nf = 0;
-        text.push('.');
         while k < c.len() && c[k].is_ascii_digit() {
-            text.push(c[k]);
+            push(c[k]);
             k += 1;
-            nf += 1;
-            if nf > MAX_DIGITS {
+            decimals += 1;
+            if decimals > MAX_DIGITS {
                 return None;
             }
         }
@@ -144,10 +146,15 @@ pub(crate) fn digits(c: &[char], i: usize) -> Option<Num> {
     if nd == 0 && j == i + 1 {
         return None;
     }
-    if nd == 0 {
-        text.insert(0, '0');
-    }
-    let v: f64 = text.parse().ok()?;
+    const EXACT: u128 = 1 << 53;
+    let v: f64 = if mantissa < EXACT && decimals <= 22 {
+        // both operands exact, so the quotient is the correctly rounded value
+        mantissa as f64 / 10f64.powi(decimals as i32)
+    } else {
+        let text: String = c[i..j].iter().filter(|&&ch| ch != ',').collect();
+        let text = if nd == 0 { format!("0{text}") } else { text };
+        text.parse().ok()?
+    };
     Some(Num { v: (v * 1e9).round() / 1e9, s: i, e: j, form: Form::Digits, ndig: if plain { nd } else { 0 } })
 }
 
