@@ -184,17 +184,31 @@ pub struct ParsedEntity {
 /// and an ordinal…) are all returned, at most one per kind, ordered by that
 /// priority; entities are sorted by start.
 pub fn parse(text: &str, ctx: &ParseContext) -> Vec<ParsedEntity> {
+    parse_with(text, ctx, Numerals::AsReaders)
+}
+
+/// How numerals inside ordinary words are treated.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Numerals {
+    /// As a reader takes them: 一直, 张三, 一五一十 hold no number ([`parse`]).
+    AsReaders,
+    /// Every numeral the scanners find, also inside words: the raw signal the learned-entity
+    /// tagger's features are built from (names such as 张三 do contain a numeral).
+    All,
+}
+
+pub(crate) fn parse_with(text: &str, ctx: &ParseContext, numerals: Numerals) -> Vec<ParsedEntity> {
     // Long inputs are parsed sentence by sentence (pieces of at most CHUNK_CHARS code
     // points): expressions never cross a sentence end, and bounded pieces keep the total
     // time linear in the input length whatever the scanners do inside a piece.
     if text.len() <= CHUNK_CHARS {
-        return parse_piece(text, ctx);
+        return parse_piece(text, ctx, numerals);
     }
     let mut out = Vec::new();
     let mut offset = 0;
     for piece in split_bounded(text, CHUNK_CHARS) {
         let n = piece.chars().count();
-        out.extend(parse_piece(piece, ctx).into_iter().map(|mut e| {
+        out.extend(parse_piece(piece, ctx, numerals).into_iter().map(|mut e| {
             e.start += offset;
             e.end += offset;
             e
@@ -242,7 +256,7 @@ fn split_bounded(text: &str, max: usize) -> Vec<&str> {
     pieces
 }
 
-fn parse_piece(text: &str, ctx: &ParseContext) -> Vec<ParsedEntity> {
+fn parse_piece(text: &str, ctx: &ParseContext, numerals: Numerals) -> Vec<ParsedEntity> {
     let doc = text::Doc::new(text);
     if doc.len() == 0 {
         return Vec::new();
@@ -270,7 +284,7 @@ fn parse_piece(text: &str, ctx: &ParseContext) -> Vec<ParsedEntity> {
         person::scan(&doc, &mut cands);
     }
     cands.retain(|c| c.end > c.start && c.end <= doc.len() && ctx.wants(c.kind));
-    if ctx.lang == Lang::Zh {
+    if ctx.lang == Lang::Zh && numerals == Numerals::AsReaders {
         cands.retain(|c| !zh_words::is_false_numeral(&doc, c));
     }
     resolve(&doc, cands)

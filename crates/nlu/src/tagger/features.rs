@@ -81,7 +81,8 @@ fn kind_index(k: EntityKind) -> usize {
 /// Runs the built-in parser at a fixed reference time (only the kinds and spans matter).
 pub(crate) fn builtins(text: &str, lang: Lang) -> Vec<ParsedEntity> {
     let now = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).and_then(|d| d.and_hms_opt(12, 0, 0)).unwrap_or_default();
-    entities::parse(text, &ParseContext::new(lang, now))
+    // every numeral, also inside names (张三): a raw signal; the model learns what it means
+    entities::parse_with(text, &ParseContext::new(lang, now), entities::Numerals::All)
 }
 
 /// Per token, the built-in kinds covering it (see [`kind_index`]).
