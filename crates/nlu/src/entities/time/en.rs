@@ -146,16 +146,8 @@ fn is_plain_english_word(c: &[char], i: usize, e: usize) -> bool {
     if number_follows || pod_follows || matches!(at(c, e), '-' | '/') {
         return false;
     }
-    let mut p = i;
-    while p > 0 && c[p - 1] == ' ' {
-        p -= 1;
-    }
-    let mut start = p;
-    while start > 0 && c[start - 1].is_ascii_alphabetic() {
-        start -= 1;
-    }
-    let before: String = c[start..p].iter().collect();
-    if DATE_INTRODUCERS.contains(&before.as_str()) || matches!(at(c, p.wrapping_sub(1)), '-' | '~' | ',') {
+    let (before, p) = word_before(c, i);
+    if is_date_introducer(before) || matches!(at(c, p.wrapping_sub(1)), '-' | '~' | ',') {
         return false;
     }
     // The whole message ("sat?") is a date too.
@@ -188,6 +180,12 @@ fn is_march_verb(c: &[char], i: usize, e: usize) -> bool {
     if !particle {
         return false;
     }
+    !is_date_introducer(word_before(c, i).0)
+}
+
+/// The word just before `i` (spaces skipped; empty when none) and where the gap before `i`
+/// starts.
+fn word_before(c: &[char], i: usize) -> (&[char], usize) {
     let mut p = i;
     while p > 0 && c[p - 1] == ' ' {
         p -= 1;
@@ -196,8 +194,12 @@ fn is_march_verb(c: &[char], i: usize, e: usize) -> bool {
     while start > 0 && c[start - 1].is_ascii_alphabetic() {
         start -= 1;
     }
-    let before: String = c[start..p].iter().collect();
-    !DATE_INTRODUCERS.contains(&before.as_str())
+    (&c[start..p], p)
+}
+
+/// Whether `word` is one of [`DATE_INTRODUCERS`] (no allocation).
+fn is_date_introducer(word: &[char]) -> bool {
+    DATE_INTRODUCERS.iter().any(|w| w.chars().eq(word.iter().copied()))
 }
 
 /// "the 80s", "the '90s", "the 1970s", "the 1980's", "2010s", "the nineties": the decade as
